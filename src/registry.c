@@ -615,8 +615,9 @@ static bool run_first_line(char *const argv[], char *out, size_t outlen)
 
 static void detect_runtimes(struct registry *reg)
 {
-	char *py[] = { "python3", "--version", NULL };
-	char *node[] = { "node", "--version", NULL };
+	char py0[] = "python3", node0[] = "node", ver[] = "--version";
+	char *py[] = { py0, ver, NULL };
+	char *node[] = { node0, ver, NULL };
 	char line[128];
 	int a, b;
 
@@ -1462,7 +1463,6 @@ int registry_layer_publish(struct registry *reg, const char *name, int fd,
 	struct store_layer_version sv;
 	struct ingest in;
 	struct layer *l;
-	char created[40];
 	json_t *meta;
 	char *metatext;
 	int r;
@@ -1500,7 +1500,6 @@ int registry_layer_publish(struct registry *reg, const char *name, int fd,
 	if (r == 0) {
 		lver_add(l, &sv);
 		*version = sv.version;
-		util_format_aws_time(sv.created_ms, created);
 		log_info("layer '%s' version %" PRId64 " published: %" PRId64
 			 " bytes, sha256 %s",
 			 name, sv.version, in.size, in.digest);

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fs.h - the file system face (DESIGN.md §2): struct fuse_operations and
+ * path dispatch. Calls the registry; never the store or libarchive.
+ */
+#ifndef LAMBDAFS_FS_H
+#define LAMBDAFS_FS_H
+
+#include "common.h"
+
+struct config;
+struct registry;
+
+/*
+ * Mounts cfg->mountpoint and serves requests until it is unmounted
+ * (fusermount3 -u) or SIGINT/SIGTERM/SIGHUP arrives; daemonizes after
+ * mounting unless cfg->foreground. Returns the process exit status:
+ * 0 after a clean unmount, 1 when mounting failed (message logged).
+ */
+int fs_main(struct registry *reg, const struct config *cfg);
+
+/* "3.14.0" */
+const char *fs_fuse_version(void);
+
+#endif

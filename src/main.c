@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * main.c - start-up order and shutdown in reverse; no logic here.
+ *   parse the command line -> log -> libraries -> registry (state dir,
+ *   lock, store) -> mount and serve -> close everything.
+ */
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "common.h"
+#include "bundle.h"
+#include "config.h"
+#include "fs.h"
+#include "log.h"
+#include "registry.h"
+#include "store.h"
+#include "util.h"
+
+static const char *host_arch(void)
+{
+	struct utsname u;
+
+	if (uname(&u) == 0 && (!strcmp(u.machine, "aarch64") ||
+			       !strcmp(u.machine, "arm64")))
+		return "arm64";
+	return "x86_64";
+}
+
+static int print_check(const struct config *cfg);
+
+int main(int argc, char **argv)
+{
+	struct registry_params rp;
+	struct registry *reg = NULL;
+	struct config cfg;
+	char *cause = NULL;
+	int status = 1, r;
+
+	switch (config_parse(&cfg, argc, argv)) {
+	case CONFIG_EXIT_OK:
+		config_release(&cfg);
+		return 0;
+	case CONFIG_EXIT_ERROR:
+		config_release(&cfg);
+		return 1;
+	case CONFIG_RUN:
+	default:
+		break;
+	}
+	log_init("lambdafs", cfg.verbose);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("cannot initialise libcurl");
+	if (cfg.check) {
+		status = print_check(&cfg);
+		goto out;
+	}
+	log_info("lambdafs %s starting: fuse %s, sqlite %s, %s, jansson %s",
+		 LAMBDAFS_VERSION, fs_fuse_version(), store_sqlite_version(),
+		 bundle_version(), JANSSON_VERSION);
+	rp.state_dir = cfg.state_dir;
+	rp.architecture = host_arch();
+	r = registry_open(&rp, &reg, &cause);
+	if (r < 0) {
+		log_warnx("%s", cause ? cause : strerror(-r));
+		goto out;
+	}
+	status = fs_main(reg, &cfg);
+out:
+	free(cause);
+	registry_close(reg);
+	curl_global_cleanup();
+	config_release(&cfg);
+	return status;
+}
+
+static int print_check(const struct config *cfg)
+{
+	static const char *const probes[][2] = {
+		{ "python3", "/usr/bin/python3" },
+		{ "node", "/usr/bin/node" },
+		{ "docker socket", "/var/run/docker.sock" },
+		{ "fusermount3", "/usr/bin/fusermount3" },
+		{ "/dev/fuse", "/dev/fuse" },
+		{ "user namespaces", "/proc/self/ns/user" },
+	};
+	size_t i;
+
+	printf("lambdafs %s\n", LAMBDAFS_VERSION);
+	printf("state dir: %s\n", cfg->state_dir);
+	printf("executor: %s\n", config_executor_name(cfg->executor));
+	printf("architecture: %s\n", host_arch());
+	for (i = 0; i < ARRAY_SIZE(probes); i++)
+		printf("%-16s %s (%s)\n", probes[i][0],
+		       access(probes[i][1], F_OK) == 0 ? "found" : "missing",
+		       probes[i][1]);
+	return 0;
+}
