@@ -62,6 +62,8 @@ struct layer_version_info {
 int registry_open(const struct registry_params *p, struct registry **out,
 		  char **cause);
 void registry_close(struct registry *reg);
+/* Rewrites the pid in the state directory's lock file (after fork). */
+void registry_note_pid(struct registry *reg);
 
 /* Counts for the status file. */
 void registry_counts(struct registry *reg, size_t *functions, size_t *layers);

@@ -1447,6 +1447,7 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	}
 	if (logfd != -1)
 		log_set_fd(logfd);
+	registry_note_pid(reg);
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0) {
 		log_warnx("cannot set signal handlers");
 		goto out;

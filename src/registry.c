@@ -564,6 +564,18 @@ void registry_close(struct registry *reg)
 	free(reg);
 }
 
+void registry_note_pid(struct registry *reg)
+{
+	char pid[32];
+	int n;
+
+	if (reg->lock_fd == -1 || ftruncate(reg->lock_fd, 0) == -1)
+		return;
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (pwrite(reg->lock_fd, pid, (size_t)n, 0) < 0)
+		log_warn("cannot write the pid to the lock file");
+}
+
 const char *registry_tmp_dir(struct registry *reg)
 {
 	return reg->tmp_dir;
