@@ -27,14 +27,14 @@
  * refused (-ENOTSUP) rather than half understood. A file with tables but
  * no schema_version is someone else's database: -EUCLEAN.
  *
- * Layer version numbers. The header promises they are never reused, as on
- * AWS. layer_versions rows go away with their layer (ON DELETE CASCADE),
- * so the high-water mark lives in its own table, layer_version_seq,
- * which a trigger raises on every insert and nothing ever deletes from:
- * numbering does NOT restart when a layer name is removed and created
- * again (AWS behaves the same way). store_layer_version_max reads it. A
- * second trigger refuses an insert at or below the mark (-EEXIST), so the
- * rule holds whatever the caller computes.
+ * Layer version numbers. Deleting a version only sets its deleted flag,
+ * so store_layer_version_max (MAX over the rows, deleted ones included)
+ * never hands out a number twice while the layer name exists. Removing
+ * the layer name deletes its rows (ON DELETE CASCADE), so numbering
+ * RESTARTS at 1 when the name is created again. That is a choice: it
+ * matches registry.c, which numbers from the versions it loaded. Never
+ * reusing numbers across re-creation would need a high-water-mark table
+ * (a migration) and registry.c seeding from store_layer_version_max.
  *
  * Statements and locking. Every statement used after open is prepared
  * once (SQLITE_PREPARE_PERSISTENT) in store_open, reused with
@@ -51,8 +51,8 @@
  * Faults are logged once, here, with sqlite's message (store_fail);
  * constraint failures are answers (-EEXIST, -ENOENT) and are logged at
  * debug level only. A full disk gives SQLITE_FULL -> -ENOSPC; every write
- * is one statement in autocommit mode (the layer triggers run inside that
- * statement), so sqlite rolls it back and the previous rows stay intact.
+ * is one statement in autocommit mode (a layer removal and its cascade
+ * included), so sqlite rolls it back and the previous rows stay intact.
  * Errors while opening are not logged: they go into *cause, which the
  * caller shows once.
  */
@@ -94,21 +94,7 @@ static const char *const store_migrations[] = {
 	"  created_ms INTEGER NOT NULL DEFAULT 0,"
 	"  meta TEXT,"
 	"  deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),"
-	"  PRIMARY KEY (name, version));"
-	/* highest version ever inserted per name; outlives the layer */
-	"CREATE TABLE layer_version_seq ("
-	"  name TEXT PRIMARY KEY NOT NULL,"
-	"  version INTEGER NOT NULL);"
-	"CREATE TRIGGER layer_versions_no_reuse BEFORE INSERT ON layer_versions"
-	"  WHEN NEW.version <= (SELECT version FROM layer_version_seq"
-	"                       WHERE name = NEW.name)"
-	"   AND EXISTS (SELECT 1 FROM layers WHERE name = NEW.name)"
-	"  BEGIN SELECT RAISE(ABORT, 'layer version number already used'); END;"
-	"CREATE TRIGGER layer_versions_seq AFTER INSERT ON layer_versions"
-	"  BEGIN INSERT INTO layer_version_seq(name, version)"
-	"        VALUES (NEW.name, NEW.version)"
-	"        ON CONFLICT(name) DO UPDATE"
-	"        SET version = max(version, excluded.version); END;",
+	"  PRIMARY KEY (name, version));",
 };
 
 enum store_stmt {
@@ -125,8 +111,10 @@ enum store_stmt {
 	S_COUNT
 };
 
-/* Column order of the *_LIST statements is what the foreach functions
- * read; keep them in step. */
+/*
+ * Column order of the *_LIST statements is what the foreach functions
+ * read; keep them in step.
+ */
 static const char *const store_sql[S_COUNT] = {
 	[S_FUNCTION_PUT] =
 		"INSERT INTO functions (name, config, code_digest, code_size,"
@@ -156,7 +144,7 @@ static const char *const store_sql[S_COUNT] = {
 		"UPDATE layer_versions SET deleted = 1"
 		" WHERE name = ?1 AND version = ?2",
 	[S_VERSION_MAX] =
-		"SELECT coalesce(max(version), 0) FROM layer_version_seq"
+		"SELECT coalesce(max(version), 0) FROM layer_versions"
 		" WHERE name = ?1",
 	[S_VERSION_LIST] =
 		"SELECT name, version, digest, size, created_ms, meta, deleted"
@@ -249,17 +237,20 @@ static int store_fail(struct store *st, int rc, const char *what,
 	return err;
 }
 
-/* Binds one argument per character of fmt: 't' const char * (NULL binds
- * NULL; borrowed until the reset), 'l' int64_t. */
+/*
+ * Binds one argument per character of fmt: 't' const char * (NULL binds
+ * NULL; borrowed until the reset), 'l' int64_t.
+ */
 static int store_bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
+	const char *t;
 	int i, rc = SQLITE_OK;
 
 	for (i = 0; fmt[i] && rc == SQLITE_OK; i++) {
 		switch (fmt[i]) {
 		case 't':
-			rc = sqlite3_bind_text(s, i + 1, va_arg(ap, const char *),
-					       -1, SQLITE_STATIC);
+			t = va_arg(ap, const char *);
+			rc = sqlite3_bind_text(s, i + 1, t, -1, SQLITE_STATIC);
 			break;
 		case 'l':
 			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
@@ -454,7 +445,8 @@ static int store_migrate(sqlite3 *db, const char *path, char **why)
 		if (sqlite3_value_int64(v) == 0) {
 			sqlite3_value_free(v);
 			v = NULL;
-			rc = store_query(db, "SELECT count(*) FROM sqlite_master",
+			rc = store_query(db,
+					 "SELECT count(*) FROM sqlite_master",
 					 &v);
 			if (rc != SQLITE_OK)
 				goto fail;
@@ -534,6 +526,7 @@ int store_open(const char *path, struct store **out, char **cause)
 			  SQLITE_OPEN_EXRESCODE;
 	struct store *st = NULL;
 	sqlite3_value *v = NULL;
+	const char *mode;
 	char *why = NULL;
 	int rc, err = 0;
 	size_t i;
@@ -558,9 +551,10 @@ int store_open(const char *path, struct store **out, char **cause)
 	rc = store_query(st->db, "PRAGMA journal_mode = WAL", &v);
 	if (rc != SQLITE_OK)
 		goto fail;
-	if (!v || strcmp(store_text(v) ? store_text(v) : "", "wal"))
-		log_warnx("'%s': cannot use WAL, journal mode is '%s'", path,
-			  v && store_text(v) ? store_text(v) : "?");
+	mode = v ? store_text(v) : NULL;
+	if (!mode || strcmp(mode, "wal"))
+		log_warnx("cannot use WAL for '%s': journal mode is '%s'", path,
+			  mode ? mode : "unknown");
 	rc = sqlite3_exec(st->db,
 			  "PRAGMA synchronous = FULL;"
 			  "PRAGMA foreign_keys = ON;",
@@ -727,8 +721,10 @@ int store_layer_version_mark_deleted(struct store *st, const char *name,
 	return ret < 0 ? ret : 0;
 }
 
-/* Returns the maximum, 0 if none, or -errno: the header's int64_t leaves
- * room for negative errors, which no version number can be. */
+/*
+ * Returns the maximum, 0 if none, or -errno: the header's int64_t leaves
+ * room for negative errors, which no version number can be.
+ */
 int64_t store_layer_version_max(struct store *st, const char *name)
 {
 	int64_t max = 0;
