@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# make bench: measures what DESIGN.md and the issues set goals for, with a
+# floor measured in the same run wherever one exists. Prints one line per
+# figure; numbers go into the README by hand.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${1:-build}
+case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
+LAMBDAFS=$BUILD/lambdafs
+WORK=$(mktemp -d /tmp/lambdafs-bench.XXXXXX)
+MNT=$WORK/mnt
+STATE=$WORK/state
+mkdir -p "$MNT"
+PID=
+cleanup() {
+	[ -n "$PID" ] && { fusermount3 -u "$MNT" 2>/dev/null; wait "$PID" 2>/dev/null; }
+	rm -rf "$WORK" /dev/shm/lambdafs-bench.zip
+}
+trap cleanup EXIT
+start() {
+	"$LAMBDAFS" -f --state-dir "$STATE" --http off "$MNT" >>"$WORK/daemon.log" 2>&1 &
+	PID=$!
+	for _ in $(seq 1 200); do [ -e "$MNT/status" ] && return 0; sleep 0.05; done
+	echo "bench: mount failed" >&2; cat "$WORK/daemon.log" >&2; exit 1
+}
+stop() { fusermount3 -u "$MNT"; wait "$PID"; PID=; }
+ms() { python3 -c 'import sys;print("%.1f"%(float(sys.argv[1])*1000))' "$1"; }
+# median wall time in seconds of N runs of a command
+median() {
+	local n=$1; shift
+	python3 - "$n" "$@" <<'PY'
+import subprocess, sys, time
+n = int(sys.argv[1]); cmd = sys.argv[2:]
+ts = []
+for _ in range(n):
+    t = time.perf_counter(); subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    ts.append(time.perf_counter() - t)
+ts.sort(); print("%.6f" % ts[len(ts)//2])
+PY
+}
+
+echo "lambdafs bench $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r)"
+start
+# 1,000 functions
+for i in $(seq -w 1 1000); do echo "$MNT/functions/fn$i"; done | xargs mkdir
+t_ls=$(median 11 ls -l "$MNT/functions")
+mkdir -p "$WORK/plain"; for i in $(seq -w 1 1000); do mkdir "$WORK/plain/fn$i"; done
+t_ls_disk=$(median 11 ls -l "$WORK/plain")
+echo "ls -l functions/ (1000 functions): $(ms "$t_ls") ms (goal < 50 ms); same listing on the local disk: $(ms "$t_ls_disk") ms"
+
+# idle RSS with 1,000 functions
+sleep 1
+rss=$(awk '/VmRSS/{print $2}' "/proc/$PID/status")
+echo "daemon RSS idle with 1000 functions: $((rss / 1024)) MB ($rss kB) (goal <= 20 MB)"
+
+# deploy of a 50 MB zip vs cp to tmpfs
+python3 "$TOP/tests/lib/mkzip.py" big:49 "$WORK/big.zip"
+mkdir "$MNT/functions/big"
+t_floor=$(median 5 cp "$WORK/big.zip" /dev/shm/lambdafs-bench.zip)
+# distinct zips so no deploy reuses an unpacked tree
+tot=()
+for i in 1 2 3; do
+	python3 "$TOP/tests/lib/mkzip.py" big:49 "$WORK/b$i.zip"
+	s=$(date +%s.%N); cp "$WORK/b$i.zip" "$MNT/functions/big/code.zip"; e=$(date +%s.%N)
+	tot+=("$(python3 -c "print($e-$s)")")
+	rm -f "$WORK/b$i.zip"
+done
+t_dep=$(printf '%s\n' "${tot[@]}" | sort -n | sed -n 2p)
+echo "deploy of a $(($(stat -c %s "$WORK/big.zip") / 1048576)) MB zip: $(ms "$t_dep") ms; cp to tmpfs: $(ms "$t_floor") ms; ratio $(python3 -c "print('%.1f'%($t_dep/$t_floor))")x (goal <= 3x)"
+stop
