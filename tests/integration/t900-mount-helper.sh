@@ -148,6 +148,16 @@ helper_run -f lambdafs "/m n" -o "state-dir=/a b'c"
 is "$out" "$stub --state-dir '/a b'\\''c' '/m n'" \
 	"the printed command line is shell-quoted"
 
+# The line shipped in examples/fstab.example, as mount(8) would pass it.
+line=$(grep -v -e '^#' -e '^[[:space:]]*$' examples/fstab.example)
+read -r fs_src fs_mnt fs_type fs_opts fs_rest <<EOF
+$line
+EOF
+is "$fs_type:$fs_rest" "lambdafs:0 0" "examples/fstab.example has one lambdafs line"
+helper_run -f "$fs_src" "$fs_mnt" -o "$fs_opts"
+is "$rc:$out" "0:$stub --state-dir /var/lib/lambdafs /mnt/lambda" \
+	"examples/fstab.example translates to the expected command line"
+
 # ---------- real mode: exec the daemon (a stub here) ----------
 
 helper_run lambdafs "/m n" -o "state-dir=/a b'c,image=python3.12=img:1,allow_other"
