@@ -248,7 +248,7 @@ static int only_keys(struct merge *m, const char *what, const json_t *v,
 
 	json_object_foreach (ITER(v), key, sub) {
 		if (!one_of(key, keys))
-			return fail(m, "unknown key '%s' in %s; its keys are %s",
+			return fail(m, "unknown key '%s' in %s; it may hold %s",
 				    quote(key, q, sizeof(q)), what,
 				    set_text(keys, set, sizeof(set)));
 	}
@@ -286,8 +286,7 @@ static int check_handler(struct merge *m, const struct fconf_key *k,
 	    strpbrk(s, " \t\n\v\f\r")) {
 		return fail(m,
 			    "%s must be %lld to %lld characters without "
-			    "whitespace (e.g. \"lambda_function.lambda_handler\"), "
-			    "got %s",
+			    "whitespace (e.g. \"index.handler\"), got %s",
 			    k->name, (long long)k->min, (long long)k->max,
 			    show(v, got, sizeof(got)));
 	}
@@ -303,8 +302,9 @@ static int check_string(struct merge *m, const struct fconf_key *k,
 	char got[FCONF_SHOW];
 
 	if (!s || utf8_len(s) > (size_t)k->max)
-		return fail(m, "%s must be a string of at most %lld characters, "
-			       "got %s",
+		return fail(m,
+			    "%s must be a string of at most %lld characters, "
+			    "got %s",
 			    k->name, (long long)k->max,
 			    show(v, got, sizeof(got)));
 	*norm = json_deep_copy(v);
@@ -329,7 +329,8 @@ static int check_int(struct merge *m, const struct fconf_key *k,
 	json_int_t i = json_integer_value(v);
 
 	if (!json_is_integer(v) || i < k->min || i > k->max)
-		return fail(m, "%s must be an integer from %lld to %lld, got %s",
+		return fail(m,
+			    "%s must be an integer from %lld to %lld, got %s",
 			    k->name, (long long)k->min, (long long)k->max,
 			    show(v, got, sizeof(got)));
 	*norm = json_deep_copy(v);
@@ -553,8 +554,8 @@ static int check_layers(struct merge *m, const struct fconf_key *k,
 			goto out;
 		} else if (r == -EINVAL) {
 			r = fail(m, "%s[%zu] '%s' is not a layer version ARN "
-				    "(arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N), "
-				    "\"NAME:N\" or \"NAME\"",
+				    "(arn:aws:lambda:REGION:ACCOUNT:layer:"
+				    "NAME:N), \"NAME:N\" or \"NAME\"",
 				 k->name, i, quote(ref, q, sizeof(q)));
 			goto out;
 		} else if (r < 0) {
@@ -566,14 +567,13 @@ static int check_layers(struct merge *m, const struct fconf_key *k,
 		n = layer_arn_len(arn);
 		json_array_foreach (list, j, prev) {
 			parn = json_string_value(json_object_get(prev, "Arn"));
-			if (layer_arn_len(parn) == n && !strncmp(parn, arn, n)) {
-				r = fail(m, "%s must not name a layer twice: "
-					    "'%s' and '%s' are versions of the "
-					    "same layer",
-					 k->name, quote(parn, q, sizeof(q)),
-					 quote(arn, q2, sizeof(q2)));
-				goto out;
-			}
+			if (layer_arn_len(parn) != n || strncmp(parn, arn, n))
+				continue;
+			r = fail(m, "%s must not name a layer twice: '%s' "
+				    "and '%s' are versions of the same layer",
+				 k->name, quote(parn, q, sizeof(q)),
+				 quote(arn, q2, sizeof(q2)));
+			goto out;
 		}
 		if (json_array_append_new(list,
 					  json_pack("{s:s, s:I}", "Arn", arn,
@@ -604,8 +604,9 @@ static int check_ephemeral(struct merge *m, const struct fconf_key *k,
 
 	if (!json_is_object(v) || only_keys(m, k->name, v, keys) < 0 ||
 	    !json_is_integer(size) || n < k->min || n > k->max)
-		return fail(m, "%s must be {\"Size\": N} with N an integer from "
-			       "%lld to %lld, got %s",
+		return fail(m,
+			    "%s must be {\"Size\": N} with N an integer "
+			    "from %lld to %lld, got %s",
 			    k->name, (long long)k->min, (long long)k->max,
 			    show(v, got, sizeof(got)));
 	*norm = json_deep_copy(v);
@@ -903,7 +904,8 @@ static int unknown_key(struct merge *m, const char *key)
 	for (i = 0; i < ARRAY_SIZE(settable) && len < sizeof(list); i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
 					i ? ", " : "", settable[i].name);
-	return fail(m, "unknown key '%s' in configuration; settable keys are %s",
+	return fail(m,
+		    "unknown key '%s' in configuration; settable keys are %s",
 		    quote(key, q, sizeof(q)), list);
 }
 
@@ -994,6 +996,10 @@ static const char *stem(const char *file, char *out, size_t n)
 	return out;
 }
 
+_Static_assert(sizeof(((struct bundle_info *)0)->first_py) ==
+		       sizeof(((struct bundle_info *)0)->first_js),
+	       "handler_cause bounds both names alike");
+
 /* The cause for a python or node zip without the default handler file. */
 static int handler_cause(const struct bundle_info *info, enum family fam,
 			 const char *runtime, char **cause)
@@ -1004,9 +1010,13 @@ static int handler_cause(const struct bundle_info *info, enum family fam,
 	const char *lang = py ? "Python" : "JavaScript";
 	const char *want = py ? "lambda_function.py" :
 				"index.js, index.mjs or index.cjs";
-	char s[256];
+	char raw[sizeof(info->first_py)], name[FCONF_SHOW], s[FCONF_SHOW];
 
-	if (!n || !*first)
+	/* A file name from the zip: bounded, and escaped to stay one line. */
+	snprintf(raw, sizeof(raw), "%.*s", (int)sizeof(raw) - 1, first);
+	quote(raw, name, sizeof(name));
+
+	if (!n)
 		return set_cause(cause,
 				 "cannot infer the handler for %s: the zip has "
 				 "no %s files at its root; set Handler in "
@@ -1018,9 +1028,9 @@ static int handler_cause(const struct bundle_info *info, enum family fam,
 			 "cannot infer the handler: the zip has %u %s file%s "
 			 "at its root (%s%s) and no %s; set Handler in "
 			 "config.json (e.g. \"%s.handler\")",
-			 n, lang, n > 1 ? "s" : "", first,
-			 n > 1 ? ", ..." : "", want,
-			 stem(first, s, sizeof(s)));
+			 n, lang, n > 1 ? "s" : "", *raw ? name : "...",
+			 n > 1 && *raw ? ", ..." : "", want,
+			 *raw ? stem(name, s, sizeof(s)) : "file");
 }
 
 /* Runtime set, Handler not: the default handler of the runtime's family. */
@@ -1054,26 +1064,23 @@ static int infer_handler(const struct bundle_info *info, const char *runtime,
 	}
 }
 
-int fconf_infer(json_t *conf, const struct bundle_info *info,
-		const char *python_runtime, const char *node_runtime,
-		char **cause)
+/*
+ * Runtime not set: the runtime from the zip's entry point (bootstrap,
+ * lambda_function.py, index.*), and its default handler unless the user
+ * set one. Without an entry point file, a zip of only Python (or only
+ * JavaScript) files still names its language; the handler must then be
+ * set by hand.
+ */
+static int infer_runtime(const struct bundle_info *info, bool has_handler,
+			 const char *python_runtime, const char *node_runtime,
+			 const char **runtime, const char **handler,
+			 char **cause)
 {
-	const char *runtime = fconf_runtime(conf);
-	const char *handler = fconf_handler(conf);
-	const char *new_rt = NULL, *new_h = NULL, *found[3];
 	bool node = info->has_index_js || info->has_index_mjs ||
 		    info->has_index_cjs;
 	enum family fam = FAM_NONE;
+	const char *found[3];
 	size_t kinds = 0;
-	int r;
-
-	*cause = NULL;
-	if (is_image(conf) || (runtime && handler))
-		return 0;
-	if (runtime) {
-		r = infer_handler(info, runtime, &new_h, cause);
-		goto set;
-	}
 
 	if (info->has_bootstrap) {
 		found[kinds++] = "bootstrap";
@@ -1097,54 +1104,70 @@ int fconf_infer(json_t *conf, const struct bundle_info *info,
 				 found[0], found[1], kinds > 2 ? " and " : "",
 				 kinds > 2 ? found[2] : "");
 	if (!kinds) {
-		/* No marker file: the language alone, if only one is there. */
 		if (info->root_py && !info->root_js)
 			fam = FAM_PYTHON;
 		else if (info->root_js && !info->root_py)
 			fam = FAM_NODE;
 		else
 			return set_cause(cause,
-					 "cannot infer the runtime: the zip has "
-					 "no bootstrap, lambda_function.py or "
-					 "index.js/index.mjs; set Runtime and "
-					 "Handler in config.json");
-		if (!handler)
-			return handler_cause(info, fam,
-					     fam == FAM_PYTHON ? "python" :
-								 "nodejs",
-					     cause);
+					 "cannot infer the runtime: the zip "
+					 "has no bootstrap, lambda_function.py "
+					 "or index.js/index.mjs; set Runtime "
+					 "and Handler in config.json");
+		if (!has_handler)
+			return handler_cause(info, fam, "", cause);
 	}
 
 	switch (fam) {
 	case FAM_PROVIDED:
-		new_rt = "provided.al2023";
+		*runtime = "provided.al2023";
 		break;
 	case FAM_PYTHON:
-		new_rt = python_runtime;
-		new_h = "lambda_function.lambda_handler";
+		*runtime = python_runtime;
+		*handler = "lambda_function.lambda_handler";
 		break;
 	case FAM_NODE:
-		new_rt = node_runtime;
-		new_h = "index.handler";
+		*runtime = node_runtime;
+		*handler = "index.handler";
 		break;
 	case FAM_NONE:
 	case FAM_OTHER:
 	default:
 		BUG("no runtime family after inference");
 	}
-	if (!new_rt)
+	if (!*runtime)
 		return set_cause(cause,
 				 "cannot infer the runtime: the zip holds %s "
 				 "code but no %s runtime was found on this "
 				 "host; set Runtime in config.json",
 				 fam == FAM_PYTHON ? "Python" : "Node.js",
 				 fam == FAM_PYTHON ? "python" : "nodejs");
-	if (handler)
-		new_h = NULL; /* keep the user's */
-	r = 0;
-set:
+	if (has_handler)
+		*handler = NULL; /* keep the user's */
+	return 0;
+}
+
+int fconf_infer(json_t *conf, const struct bundle_info *info,
+		const char *python_runtime, const char *node_runtime,
+		char **cause)
+{
+	const char *runtime = fconf_runtime(conf);
+	const char *handler = fconf_handler(conf);
+	const char *new_rt = NULL, *new_h = NULL;
+	int r;
+
+	ASSERT(conf && info);
+	*cause = NULL;
+	if (is_image(conf) || (runtime && handler))
+		return 0;
+	if (runtime)
+		r = infer_handler(info, runtime, &new_h, cause);
+	else
+		r = infer_runtime(info, handler != NULL, python_runtime,
+				  node_runtime, &new_rt, &new_h, cause);
 	if (r < 0)
 		return r;
+	/* Nothing was changed before this point: a failure leaves conf. */
 	if (new_rt && json_object_set_new(conf, "Runtime", json_string(new_rt)))
 		return -ENOMEM;
 	if (new_h && json_object_set_new(conf, "Handler", json_string(new_h)))
@@ -1218,6 +1241,7 @@ json_t *fconf_render(const json_t *conf, const struct fconf_state *st)
 	json_t *o;
 	size_t i;
 
+	ASSERT(st);
 	o = json_object();
 	if (!o)
 		goto nomem;
