@@ -1168,10 +1168,13 @@ int fconf_infer(json_t *conf, const struct bundle_info *info,
 	if (r < 0)
 		return r;
 	/* Nothing was changed before this point: a failure leaves conf. */
-	if (new_rt && json_object_set_new(conf, "Runtime", json_string(new_rt)))
+	if ((new_rt && json_object_set_new(conf, "Runtime",
+					   json_string(new_rt))) ||
+	    (new_h && json_object_set_new(conf, "Handler",
+					  json_string(new_h)))) {
+		set_cause(cause, "out of memory");
 		return -ENOMEM;
-	if (new_h && json_object_set_new(conf, "Handler", json_string(new_h)))
-		return -ENOMEM;
+	}
 	return 0;
 }
 
