@@ -13,6 +13,7 @@ PROG     = lambdafs
 VERSION  = 0.1.0
 PREFIX  ?= /usr/local
 DESTDIR ?=
+MOUNT_HELPER_DIR ?= /sbin
 BUILD   ?= build
 WERROR  ?= 1
 MNT     ?= mnt
@@ -118,15 +119,15 @@ bench: deps all
 	bash tests/bench/run.sh $(BUILD) | tee $(BUILD)/bench.txt
 
 install: $(BUILD)/$(PROG)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MOUNT_HELPER_DIR) \
 		$(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/lambdafs/runtimes
 	install -m 755 $(BUILD)/$(PROG) $(DESTDIR)$(PREFIX)/bin/$(PROG)
-	install -m 755 mount-helper/mount.lambdafs $(DESTDIR)$(PREFIX)/sbin/mount.lambdafs
+	install -m 755 mount-helper/mount.lambdafs $(DESTDIR)$(MOUNT_HELPER_DIR)/mount.lambdafs
 	install -m 644 man/lambdafs.1 $(DESTDIR)$(PREFIX)/share/man/man1/lambdafs.1
 	if [ -d src/runtimes ]; then cp -r src/runtimes/. $(DESTDIR)$(PREFIX)/lib/lambdafs/runtimes/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG) $(DESTDIR)$(PREFIX)/sbin/mount.lambdafs \
+	rm -f $(DESTDIR)$(PREFIX)/bin/$(PROG) $(DESTDIR)$(MOUNT_HELPER_DIR)/mount.lambdafs \
 		$(DESTDIR)$(PREFIX)/share/man/man1/lambdafs.1
 	rm -rf $(DESTDIR)$(PREFIX)/lib/lambdafs
 

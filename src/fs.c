@@ -113,6 +113,8 @@ static struct fs_state {
 	struct removal removal[16];
 	char hidden[FS_MAX_HIDDEN][65]; /* functions whose code.zip was
 					   unlinked and not rewritten */
+	struct fh *staging[FS_MAX_HIDDEN]; /* open FH_STAGE handles: their
+					      file exists while open */
 } fs;
 
 /* ---------- paths ---------- */
@@ -323,7 +325,7 @@ static void removal_arm(const char *name)
 		if (fs.removal[i].until_ms < fs.removal[slot].until_ms)
 			slot = i;
 	fs.removal[slot].pid = pid;
-	snprintf(fs.removal[slot].name, sizeof(fs.removal[slot].name), "%s",
+	snprintf(fs.removal[slot].name, sizeof(fs.removal[slot].name), "%.64s",
 		 name);
 	fs.removal[slot].until_ms = now + FS_REMOVAL_WINDOW_MS;
 	pthread_mutex_unlock(&fs.lock);
@@ -354,6 +356,51 @@ static void removal_clear(const char *name)
 		if (!strcmp(fs.removal[i].name, name))
 			fs.removal[i].until_ms = 0;
 	pthread_mutex_unlock(&fs.lock);
+}
+
+/*
+ * Uploads in progress: after create(2) the kernel looks the new file up
+ * by path (libfuse's create handler, then a path getattr), so a
+ * code.zip or layer.zip being written must exist before its first
+ * deploy. A full table only means such a lookup fails with ENOENT.
+ */
+static void staging_add(struct fh *h)
+{
+	size_t i;
+
+	pthread_mutex_lock(&fs.lock);
+	for (i = 0; i < ARRAY_SIZE(fs.staging); i++) {
+		if (!fs.staging[i]) {
+			fs.staging[i] = h;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs.lock);
+}
+
+static void staging_remove(struct fh *h)
+{
+	size_t i;
+
+	pthread_mutex_lock(&fs.lock);
+	for (i = 0; i < ARRAY_SIZE(fs.staging); i++)
+		if (fs.staging[i] == h)
+			fs.staging[i] = NULL;
+	pthread_mutex_unlock(&fs.lock);
+}
+
+static bool staging_open(enum node kind, const char *name)
+{
+	bool r = false;
+	size_t i;
+
+	pthread_mutex_lock(&fs.lock);
+	for (i = 0; i < ARRAY_SIZE(fs.staging); i++)
+		if (fs.staging[i] && fs.staging[i]->node == kind &&
+		    !strcmp(fs.staging[i]->name, name))
+			r = true;
+	pthread_mutex_unlock(&fs.lock);
+	return r;
 }
 
 /* ---------- generated documents ---------- */
@@ -618,8 +665,12 @@ static int zip_getattr(const struct fs_path *fp, struct stat *st,
 		r = registry_function_stat(fs.reg, fp->name, &info);
 		if (r < 0)
 			return r;
-		if (!info.has_code || is_hidden(fp->name))
-			return -ENOENT;
+		if (!info.has_code || is_hidden(fp->name)) {
+			if (!staging_open(N_CODEZIP, fp->name))
+				return -ENOENT;
+			fill_stat(st, S_IFREG | 0644, 0, util_now_ms());
+			return 0;
+		}
 		fill_stat(st, S_IFREG | 0644, info.code_size,
 			  info.code_mtime_ms);
 		return 0;
@@ -627,8 +678,12 @@ static int zip_getattr(const struct fs_path *fp, struct stat *st,
 	r = registry_layer_stat(fs.reg, fp->name, &created, &latest);
 	if (r < 0)
 		return r;
-	if (!latest)
-		return -ENOENT;
+	if (!latest) {
+		if (!staging_open(N_LAYERZIP, fp->name))
+			return -ENOENT;
+		fill_stat(st, S_IFREG | 0644, 0, util_now_ms());
+		return 0;
+	}
 	zip = registry_layer_version_zip(fs.reg, fp->name, latest);
 	if (!zip)
 		return -errno;
@@ -947,6 +1002,7 @@ static int open_stage(const struct fs_path *fp, struct fuse_file_info *fi,
 	h = fh_new(FH_STAGE, fp);
 	h->fd = fd;
 	h->readable = (fi->flags & O_ACCMODE) == O_RDWR;
+	staging_add(h);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	if (fp->kind == N_CODEZIP)
@@ -1197,8 +1253,12 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 
 static int fs_release(const char *path, struct fuse_file_info *fi)
 {
+	struct fh *h = fh_get(fi);
+
 	(void)path;
-	fh_free(fh_get(fi));
+	if (h->kind == FH_STAGE)
+		staging_remove(h);
+	fh_free(h);
 	return 0;
 }
 
