@@ -1152,10 +1152,7 @@ static int config_apply(struct fh *h, size_t end)
 					h->w.data + h->applied,
 					end - h->applied, &cause);
 	h->applied = end;
-	if (r < 0)
-		log_info("config.json of '%s' rejected: %s", h->name,
-			 cause ? cause : strerror(-r));
-	free(cause);
+	free(cause); /* the registry logged and recorded it */
 	return r;
 }
 

@@ -63,7 +63,7 @@ assert_fails_with 'Invalid argument' "65-char function name" mkdir "$MNT/functio
 assert_true "64-char function name" mkdir "$MNT/functions/$(printf 'a%.0s' $(seq 64))"
 assert_fails_with 'Invalid argument' "bad layer name" mkdir "$MNT/layers/bad name"
 assert_fails_with 'Operation not permitted' "no stray files in a function" touch "$F/other"
-assert_fails_with 'Permission denied|Read-only' "status is read-only" sh -c "echo x > '$MNT/status'"
+assert_fails_with 'Permission denied|Read-only' "status is read-only" bash -c "echo x > '$MNT/status'"
 
 # config.json validation
 cfgbad() { # json reason-regex what
