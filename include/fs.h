@@ -19,6 +19,10 @@ struct registry;
  */
 int fs_main(struct registry *reg, const struct config *cfg);
 
+/* Checks that mnt is an existing, empty directory. On failure returns -1
+ * and sets *cause (free it) to one line for the user. */
+int fs_check_mountpoint(const char *mnt, char **cause);
+
 /* "3.14.0" */
 const char *fs_fuse_version(void);
 

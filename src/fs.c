@@ -42,10 +42,12 @@
 
 #include "common.h"
 #include "buf.h"
+#include "bundle.h"
 #include "config.h"
 #include "fs.h"
 #include "log.h"
 #include "registry.h"
+#include "store.h"
 #include "util.h"
 
 enum node {
@@ -1410,28 +1412,31 @@ const char *fs_fuse_version(void)
 	return fuse_pkgversion();
 }
 
-static int check_mountpoint(const char *mnt)
+int fs_check_mountpoint(const char *mnt, char **cause)
 {
 	struct stat st;
 	struct dirent *de;
 	DIR *d;
 	bool empty = true;
 
+	*cause = NULL;
 	if (stat(mnt, &st) == -1) {
 		if (errno == ENOTCONN)
-			log_warnx("mountpoint '%s' is a dead mount: run "
-				  "'fusermount3 -u %s' first", mnt, mnt);
+			*cause = xasprintf("mountpoint '%s' is a dead mount: "
+					   "run 'fusermount3 -u %s' first",
+					   mnt, mnt);
 		else
-			log_warn("mountpoint '%s'", mnt);
+			*cause = xasprintf("mountpoint '%s': %s", mnt,
+					   strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		log_warnx("mountpoint '%s' is not a directory", mnt);
+		*cause = xasprintf("mountpoint '%s' is not a directory", mnt);
 		return -1;
 	}
 	d = opendir(mnt);
 	if (!d) {
-		log_warn("mountpoint '%s'", mnt);
+		*cause = xasprintf("mountpoint '%s': %s", mnt, strerror(errno));
 		return -1;
 	}
 	while ((de = readdir(d)))
@@ -1439,7 +1444,7 @@ static int check_mountpoint(const char *mnt)
 			empty = false;
 	closedir(d);
 	if (!empty) {
-		log_warnx("mountpoint '%s' is not empty", mnt);
+		*cause = xasprintf("mountpoint '%s' is not empty", mnt);
 		return -1;
 	}
 	return 0;
@@ -1476,8 +1481,6 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	fs.gid = getgid();
 	pthread_mutex_init(&fs.lock, NULL);
 
-	if (check_mountpoint(cfg->mountpoint) < 0)
-		goto out;
 	fuse_opt_add_arg(&args, "lambdafs");
 	fuse_opt_add_arg(&args, "-o");
 	fuse_opt_add_arg(&args, "fsname=lambdafs,subtype=lambdafs,"
@@ -1510,6 +1513,9 @@ int fs_main(struct registry *reg, const struct config *cfg)
 		goto out;
 	}
 	handlers = true;
+	log_info("lambdafs %s: fuse %s, sqlite %s, %s, jansson %s",
+		 LAMBDAFS_VERSION, fs_fuse_version(), store_sqlite_version(),
+		 bundle_version(), JANSSON_VERSION);
 	log_info("mounted '%s' (state '%s', pid %d)", cfg->mountpoint,
 		 cfg->state_dir, (int)getpid());
 	lc = fuse_loop_cfg_create();

@@ -4,19 +4,17 @@
  *   parse the command line -> log -> libraries -> registry (state dir,
  *   lock, store) -> mount and serve -> close everything.
  */
+#include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <jansson.h>
 
 #include "common.h"
-#include "bundle.h"
 #include "config.h"
 #include "fs.h"
 #include "log.h"
 #include "registry.h"
-#include "store.h"
 #include "util.h"
 
 static const char *host_arch(void)
@@ -57,16 +55,26 @@ int main(int argc, char **argv)
 		status = print_check(&cfg);
 		goto out;
 	}
-	log_info("lambdafs %s starting: fuse %s, sqlite %s, %s, jansson %s",
-		 LAMBDAFS_VERSION, fs_fuse_version(), store_sqlite_version(),
-		 bundle_version(), JANSSON_VERSION);
+	/* Start-up errors are one plain line on stderr (no log prefix). */
+	if (fs_check_mountpoint(cfg.mountpoint, &cause) < 0) {
+		fprintf(stderr, "lambdafs: %s\n", cause);
+		goto out;
+	}
 	rp.state_dir = cfg.state_dir;
 	rp.architecture = host_arch();
 	r = registry_open(&rp, &reg, &cause);
 	if (r < 0) {
-		log_warnx("%s", cause ? cause : strerror(-r));
+		fprintf(stderr, "lambdafs: %s\n", cause ? cause : strerror(-r));
 		goto out;
 	}
+	/*
+	 * A shell starts background jobs with SIGINT ignored, and libfuse
+	 * only installs its handlers over SIG_DFL: make SIGINT and SIGTERM
+	 * unmount cleanly however we were started. (SIGHUP is left alone
+	 * so nohup keeps working.)
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	status = fs_main(reg, &cfg);
 out:
 	free(cause);

@@ -60,7 +60,7 @@ t_floor=$(median 5 cp "$WORK/big.zip" /dev/shm/lambdafs-bench.zip)
 # distinct zips so no deploy reuses an unpacked tree
 tot=()
 for i in 1 2 3; do
-	python3 "$TOP/tests/lib/mkzip.py" big:49 "$WORK/b$i.zip"
+	python3 "$TOP/tests/lib/mkzip.py" "big:49:$i" "$WORK/b$i.zip"
 	s=$(date +%s.%N); cp "$WORK/b$i.zip" "$MNT/functions/big/code.zip"; e=$(date +%s.%N)
 	tot+=("$(python3 -c "print($e-$s)")")
 	rm -f "$WORK/b$i.zip"

@@ -97,6 +97,8 @@ umount_fs() {
 	check_daemon_log
 }
 
+is_mounted() { grep -q " $1 " /proc/self/mounts; }
+
 kill_fs() { # SIGKILL the daemon; auto_unmount cleans the mount
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -9 "$DAEMON_PID" 2>/dev/null
@@ -104,10 +106,11 @@ kill_fs() { # SIGKILL the daemon; auto_unmount cleans the mount
 	DAEMON_PID=
 	local i
 	for i in $(seq 1 100); do
-		mountpoint -q "$MNT" || return 0
+		is_mounted "$MNT" || return 0
 		sleep 0.05
 	done
-	fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+	diag "auto_unmount did not remove the mount"
+	fusermount3 -u -z "$MNT" 2>/dev/null || umount -l "$MNT"
 }
 
 # A daemon log with a sanitizer or valgrind report is a failure.
@@ -124,7 +127,7 @@ cleanup() {
 		kill "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
-	mountpoint -q "$MNT" 2>/dev/null && umount -l "$MNT"
+	is_mounted "$MNT" && umount -l "$MNT"
 	if [ "$FAILED" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
 		echo "# work dir kept: $WORK" >&2
 		[ -f "$DLOG" ] && tail -30 "$DLOG" | sed 's/^/# daemon: /' >&2

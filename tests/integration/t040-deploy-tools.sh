@@ -6,7 +6,7 @@ mount_fs
 F=$MNT/functions/f
 mkdir "$F"
 for i in 1 2 3 4 5 6 7; do
-	$MKZIP good "$WORK/v$i.zip" "v$i"
+	$MKZIP "big:1:$i" "$WORK/v$i.zip"
 done
 check() { # zip what
 	assert_true "$2 deploys" cmp "$1" "$F/code.zip"

@@ -11,13 +11,15 @@ $MKZIP big:20 "$WORK/new.zip"
 cp "$WORK/old.zip" "$F/code.zip"
 
 # writer killed halfway: python writes half the bytes then SIGKILLs itself
-python3 - "$WORK/new.zip" "$F/code.zip" <<'PY'
+( python3 - "$WORK/new.zip" "$F/code.zip" <<'PY'
 import os, signal, sys
 data = open(sys.argv[1], "rb").read()
 fd = os.open(sys.argv[2], os.O_WRONLY | os.O_TRUNC)
 os.write(fd, data[: len(data) // 2])
 os.kill(os.getpid(), signal.SIGKILL)
 PY
+true
+) 2>/dev/null
 assert_true "killed writer: old code still deployed" cmp "$WORK/old.zip" "$F/code.zip"
 assert_true "killed writer: code/ intact" test -f "$F/code/lambda_function.py"
 

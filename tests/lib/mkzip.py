@@ -253,8 +253,8 @@ def k_layer_python(zf):
     add_file(zf, "python/mylib.py", HELPER_PY)
 
 
-def write_big(path, mib):
-    rnd = random.Random(mib)
+def write_big(path, mib, seed=None):
+    rnd = random.Random(mib if seed is None else seed)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
         add_file(zf, "lambda_function.py", HANDLER_PY)
         zi = info("data.bin", stat.S_IFREG | 0o644)
@@ -338,7 +338,9 @@ def make(kind, out):
         sys.stderr.write("mkzip.py: zip cannot express hard links\n")
         return 77
     if kind.startswith("big:"):
-        write_big(out, int(kind[4:]))
+        # big:N or big:N:SEED (a different seed gives different bytes)
+        parts = kind.split(":")
+        write_big(out, int(parts[1]), int(parts[2]) if len(parts) > 2 else None)
         return 0
     if kind in ("bomb", "bomb-lie"):
         src = MADE.get("bomb")
