@@ -128,6 +128,7 @@ cleanup() {
 		wait "$DAEMON_PID" 2>/dev/null
 	fi
 	is_mounted "$MNT" && umount -l "$MNT"
+	[ -n "${CLEANUP_HOOK:-}" ] && eval "$CLEANUP_HOOK"
 	if [ "$FAILED" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
 		echo "# work dir kept: $WORK" >&2
 		[ -f "$DLOG" ] && tail -30 "$DLOG" | sed 's/^/# daemon: /' >&2

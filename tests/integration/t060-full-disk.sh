@@ -5,7 +5,7 @@ require_fuse
 [ "$(id -u)" = 0 ] || skip_all "needs root to mount a small tmpfs"
 mkdir -p "$STATE"
 mount -t tmpfs -o size=6m tmpfs "$STATE" || skip_all "cannot mount tmpfs"
-trap 'cleanup; umount -l "$STATE" 2>/dev/null' EXIT
+CLEANUP_HOOK='umount -l "$STATE" 2>/dev/null'
 mount_fs
 F=$MNT/functions/f
 mkdir "$F"
