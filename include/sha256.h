@@ -18,6 +18,8 @@ struct sha256 {
 void sha256_init(struct sha256 *s);
 void sha256_update(struct sha256 *s, const void *p, size_t n);
 void sha256_final(struct sha256 *s, unsigned char digest[32]);
+/* Tests only: use the portable code even where SHA-NI exists. */
+void sha256_force_portable(bool on);
 /* Lower-case hex, 64 chars + NUL. */
 void sha256_hex(const unsigned char digest[32], char out[65]);
 /* Standard base64 with padding, 44 chars + NUL (AWS CodeSha256). */
