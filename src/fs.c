@@ -117,7 +117,87 @@ static struct fs_state {
 					   unlinked and not rewritten */
 	struct fh *staging[FS_MAX_HIDDEN]; /* open FH_STAGE handles: their
 					      file exists while open */
+	char *inval[64];	/* paths waiting for fuse_invalidate_path */
+	size_t ninval;
+	bool inval_stop;
+	pthread_cond_t inval_cond;
+
+	struct fuse *fuse;	/* set once mounted */
 } fs;
+
+/*
+ * Kernel cache invalidation runs on its own thread: calling
+ * fuse_invalidate_path() from a handler for the same inode can deadlock
+ * (the kernel may hold the inode lock while it waits for that handler).
+ */
+static void fs_invalidate(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void fs_invalidate(const char *fmt, ...)
+{
+	va_list ap;
+	char *path;
+	size_t i;
+
+	va_start(ap, fmt);
+	if (vasprintf(&path, fmt, ap) < 0)
+		path = NULL;
+	va_end(ap);
+	if (!path)
+		return;
+	pthread_mutex_lock(&fs.lock);
+	for (i = 0; i < fs.ninval; i++)
+		if (!strcmp(fs.inval[i], path))
+			break;
+	if (i == fs.ninval && fs.ninval < ARRAY_SIZE(fs.inval)) {
+		fs.inval[fs.ninval++] = path;
+		path = NULL;
+		pthread_cond_signal(&fs.inval_cond);
+	}
+	pthread_mutex_unlock(&fs.lock);
+	free(path); /* duplicate, or the queue is full: attrs expire in 1 s */
+}
+
+static void *fs_inval_thread(void *arg)
+{
+	char *batch[ARRAY_SIZE(fs.inval)];
+	size_t n, i;
+
+	(void)arg;
+	pthread_mutex_lock(&fs.lock);
+	while (!fs.inval_stop) {
+		if (!fs.ninval) {
+			pthread_cond_wait(&fs.inval_cond, &fs.lock);
+			continue;
+		}
+		n = fs.ninval;
+		memcpy(batch, fs.inval, n * sizeof(*batch));
+		fs.ninval = 0;
+		pthread_mutex_unlock(&fs.lock);
+		for (i = 0; i < n; i++) {
+			/* -ENOENT: not in the kernel's cache, fine */
+			if (fs.fuse)
+				fuse_invalidate_path(fs.fuse, batch[i]);
+			free(batch[i]);
+		}
+		pthread_mutex_lock(&fs.lock);
+	}
+	for (i = 0; i < fs.ninval; i++)
+		free(fs.inval[i]);
+	fs.ninval = 0;
+	pthread_mutex_unlock(&fs.lock);
+	return NULL;
+}
+
+/* The paths of a function whose code or configuration changed. */
+static void fs_invalidate_function(const char *name)
+{
+	fs_invalidate("/functions/%s", name);
+	fs_invalidate("/functions/%s/config.json", name);
+	fs_invalidate("/functions/%s/code.zip", name);
+	fs_invalidate("/functions/%s/code", name);
+	fs_invalidate("/functions/%s/opt", name);
+}
 
 /* ---------- paths ---------- */
 
@@ -884,10 +964,11 @@ static int fs_rmdir(const char *path)
 	case N_LAYER:
 		return registry_layer_delete(fs.reg, fp.name);
 	case N_LVER:
-		if (!fp.rest[0])
-			return registry_layer_version_delete(fs.reg, fp.name,
-							     fp.version);
-		return -EROFS;
+		if (fp.rest[0])
+			return -EROFS;
+		r = registry_layer_version_delete(fs.reg, fp.name, fp.version);
+		fs_invalidate("/layers/%s/layer.zip", fp.name);
+		return r;
 	case N_CODE:
 	case N_OPT:
 		return removal_active(fp.name) ? 0 : -EROFS;
@@ -922,6 +1003,7 @@ static int fs_unlink(const char *path)
 			return -ENOENT;
 		/* the deployed code stays in force; see the note on top */
 		set_hidden(fp.name, true);
+		fs_invalidate("/functions/%s", fp.name);
 		return 0;
 	case N_CODE:
 	case N_OPT:
@@ -1082,7 +1164,9 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	h = fh_new(FH_FD, &fp);
 	h->fd = fd;
 	fi->fh = (uintptr_t)h;
-	fi->keep_cache = 0;
+	/* direct_io: with attributes cached for a second (see fs_init), a
+	 * page-cached read could stop at a stale size after a redeploy. */
+	fi->direct_io = 1;
 	return 0;
 }
 
@@ -1155,6 +1239,7 @@ static int config_apply(struct fh *h, size_t end)
 					end - h->applied, &cause);
 	h->applied = end;
 	free(cause); /* the registry logged and recorded it */
+	fs_invalidate_function(h->name);
 	return r;
 }
 
@@ -1217,11 +1302,15 @@ static int stage_commit(struct fh *h)
 	int64_t version = 0;
 	int r;
 
-	if (h->node == N_CODEZIP)
+	if (h->node == N_CODEZIP) {
 		r = registry_function_deploy(fs.reg, h->name, h->fd, &cause);
-	else
+		fs_invalidate_function(h->name);
+	} else {
 		r = registry_layer_publish(fs.reg, h->name, h->fd, &version,
 					   &cause);
+		fs_invalidate("/layers/%s", h->name);
+		fs_invalidate("/layers/%s/layer.zip", h->name);
+	}
 	free(cause);
 	h->dirty = false;
 	return r;
@@ -1375,8 +1464,16 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
 	(void)conn;
 	cfg->use_ino = 0;
-	cfg->entry_timeout = 0;
-	cfg->attr_timeout = 0;
+	/*
+	 * Attributes and entries are cached for a second: `ls -l` of 1,000
+	 * functions drops from ~260 ms to ~10 ms. Every file whose content
+	 * changes is opened with direct_io, so content is always current;
+	 * after our own changes the affected paths are invalidated at once
+	 * (fs_invalidate), so only sizes of files inside code/ may lag a
+	 * redeploy by up to a second.
+	 */
+	cfg->entry_timeout = 1.0;
+	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1;
 	cfg->nullpath_ok = 0;
@@ -1471,7 +1568,9 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	struct fuse_loop_config *lc = NULL;
 	struct fuse *f = NULL;
 	int status = 1, logfd = -1, r;
-	bool mounted = false, handlers = false;
+	bool mounted = false, handlers = false, inval_started = false;
+	pthread_t inval_thread;
+	sigset_t block, saved;
 	size_t i;
 
 	fs.reg = reg;
@@ -1480,6 +1579,7 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	fs.uid = getuid();
 	fs.gid = getgid();
 	pthread_mutex_init(&fs.lock, NULL);
+	pthread_cond_init(&fs.inval_cond, NULL);
 
 	fuse_opt_add_arg(&args, "lambdafs");
 	fuse_opt_add_arg(&args, "-o");
@@ -1513,6 +1613,16 @@ int fs_main(struct registry *reg, const struct config *cfg)
 		goto out;
 	}
 	handlers = true;
+	fs.fuse = f;
+	/* helper threads must not take the signals meant to end the loop */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	if (pthread_create(&inval_thread, NULL, fs_inval_thread, NULL) == 0)
+		inval_started = true;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	log_info("lambdafs %s: fuse %s, sqlite %s, %s, jansson %s",
 		 LAMBDAFS_VERSION, fs_fuse_version(), store_sqlite_version(),
 		 bundle_version(), JANSSON_VERSION);
@@ -1529,6 +1639,14 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	log_info("unmounting '%s'%s", cfg->mountpoint,
 		 status ? " after an error" : "");
 out:
+	if (inval_started) {
+		pthread_mutex_lock(&fs.lock);
+		fs.inval_stop = true;
+		pthread_cond_signal(&fs.inval_cond);
+		pthread_mutex_unlock(&fs.lock);
+		pthread_join(inval_thread, NULL);
+	}
+	fs.fuse = NULL;
 	if (lc)
 		fuse_loop_cfg_destroy(lc);
 	if (handlers)
@@ -1542,6 +1660,7 @@ out:
 		log_set_fd(-1);
 		close(logfd);
 	}
+	pthread_cond_destroy(&fs.inval_cond);
 	pthread_mutex_destroy(&fs.lock);
 	return status;
 }
