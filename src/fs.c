@@ -1631,7 +1631,7 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	fuse_loop_cfg_set_max_threads(lc, 64);
-	fuse_loop_cfg_set_idle_threads(lc, 4);
+	fuse_loop_cfg_set_idle_threads(lc, 2);
 	r = fuse_loop_mt(f, lc);
 	/* libfuse 3.14 returns the signal number after SIGTERM/SIGINT */
 	status = (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP) ? 0

@@ -4,6 +4,7 @@
  *   parse the command line -> log -> libraries -> registry (state dir,
  *   lock, store) -> mount and serve -> close everything.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -49,7 +50,13 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_init("lambdafs", cfg.verbose);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	/*
+	 * libfuse starts up to 64 worker threads under load; glibc gives
+	 * each its own malloc arena, which keeps its pages after the thread
+	 * exits. Two arenas keep the idle daemon small.
+	 */
+	mallopt(M_ARENA_MAX, 2);
+	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
 		fatalx("cannot initialise libcurl");
 	if (cfg.check) {
 		status = print_check(&cfg);

@@ -1108,6 +1108,7 @@ static int ingest_zip(struct registry *reg, int fd, bool need_info,
 	struct stat st;
 	char *tree = NULL, *scratch = NULL;
 	char rnd[37];
+	int64_t t0, t1, t2;
 	int r;
 
 	memset(in, 0, sizeof(*in));
@@ -1125,7 +1126,9 @@ static int ingest_zip(struct registry *reg, int fd, bool need_info,
 	}
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return -errno;
+	t0 = util_mono_ns();
 	r = sha256_fd(fd, d, &size);
+	t1 = util_mono_ns();
 	if (r < 0) {
 		*cause = xasprintf("cannot read the upload: %s", strerror(-r));
 		return r;
@@ -1162,9 +1165,13 @@ static int ingest_zip(struct registry *reg, int fd, bool need_info,
 			in->have_info = true;
 		}
 	}
+	t2 = util_mono_ns();
 	r = keep_blob(reg, fd, in->digest);
 	if (r < 0)
 		*cause = xasprintf("cannot store the zip: %s", strerror(-r));
+	log_debug("ingest %s: hash %.1f ms, unpack %.1f ms, blob %.1f ms",
+		  in->digest, (t1 - t0) / 1e6, (t2 - t1) / 1e6,
+		  (util_mono_ns() - t2) / 1e6);
 out:
 	free(scratch);
 	free(tree);

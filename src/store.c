@@ -557,7 +557,8 @@ int store_open(const char *path, struct store **out, char **cause)
 			  mode ? mode : "unknown");
 	rc = sqlite3_exec(st->db,
 			  "PRAGMA synchronous = FULL;"
-			  "PRAGMA foreign_keys = ON;",
+			  "PRAGMA foreign_keys = ON;"
+			  "PRAGMA cache_size = -512;",
 			  NULL, NULL, NULL);
 	if (rc != SQLITE_OK)
 		goto fail;
