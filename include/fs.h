@@ -9,6 +9,7 @@
 #include "common.h"
 
 struct config;
+struct invoker;
 struct registry;
 
 /*
@@ -17,7 +18,8 @@ struct registry;
  * mounting unless cfg->foreground. Returns the process exit status:
  * 0 after a clean unmount, 1 when mounting failed (message logged).
  */
-int fs_main(struct registry *reg, const struct config *cfg);
+int fs_main(struct registry *reg, struct invoker *iv,
+	    const struct config *cfg);
 
 /* Checks that mnt is an existing, empty directory. On failure returns -1
  * and sets *cause (free it) to one line for the user. */

@@ -118,6 +118,30 @@ int registry_function_layer_dirs(struct registry *reg, const char *name,
 				 char ***dirs);
 void registry_free_strv(char **v, size_t n);
 
+/* What it takes to run a function, copied out of the tables. */
+struct function_exec {
+	char *name;
+	char *arn;
+	char *runtime;	   /* NULL if unset */
+	char *handler;	   /* NULL if unset */
+	char *code_dir;	   /* unpacked code; NULL without code */
+	char **layer_dirs; /* unpacked layers in order (later wins) */
+	size_t nlayers;
+	char **env;	   /* the function's variables, "KEY=value" */
+	size_t nenv;
+	int timeout_s;
+	int memory_mb;
+	int reserved;	   /* ReservedConcurrentExecutions, -1 unset */
+	char revision[37]; /* changes with every deploy or config change */
+};
+
+/* Fills *out (release with registry_function_exec_release). -ENOENT. */
+int registry_function_exec(struct registry *reg, const char *name,
+			   struct function_exec *out);
+void registry_function_exec_release(struct function_exec *fe);
+/* The state directory (for logs). */
+const char *registry_state_dir(struct registry *reg);
+
 /* --- layers --- */
 
 int registry_layer_create(struct registry *reg, const char *name);

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <fuse.h>
+#include <fuse_lowlevel.h>
 #include <jansson.h>
 
 #include "common.h"
@@ -45,6 +46,7 @@
 #include "bundle.h"
 #include "config.h"
 #include "fs.h"
+#include "invoke.h"
 #include "log.h"
 #include "registry.h"
 #include "store.h"
@@ -58,6 +60,8 @@ enum node {
 	N_FUNC,
 	N_CONFIG,
 	N_CODEZIP,
+	N_INVOKE,
+	N_LOGS,
 	N_CODE,	/* code/ and below: rest is the path inside */
 	N_OPT,	/* opt/ and below */
 	N_LAYERS,
@@ -79,6 +83,7 @@ enum fh_kind {
 	FH_CONFIG,   /* config.json: snapshot + write buffer */
 	FH_FD,	     /* a real file: deployed zip or a tree file */
 	FH_STAGE,    /* code.zip / layer.zip being written */
+	FH_INVOKE,   /* invoke: events in, responses out */
 };
 
 struct fh {
@@ -92,6 +97,9 @@ struct fh {
 	int fd;		/* FH_FD, FH_STAGE */
 	bool dirty;	/* FH_STAGE: written since the last commit */
 	bool readable;	/* FH_STAGE opened O_RDWR */
+	bool wrote;	/* FH_INVOKE: this handle sent an event */
+	bool snapped;	/* FH_INVOKE: data holds the latest response */
+	size_t rpos;	/* FH_INVOKE: read cursor in data */
 };
 
 struct removal {
@@ -101,10 +109,13 @@ struct removal {
 };
 
 #define FS_REMOVAL_WINDOW_MS 30000
+#define FS_INVOKE_MAX_EVENT (6 * 1024 * 1024)
+#define FS_INVOKE_MAX_IN (FS_INVOKE_MAX_EVENT + 64 * 1024)
 #define FS_MAX_HIDDEN 64
 
 static struct fs_state {
 	struct registry *reg;
+	struct invoker *iv;
 	const struct config *cfg;
 	int64_t start_ms;
 	uid_t uid;
@@ -274,6 +285,10 @@ static void parse_path(const char *path, struct fs_path *fp)
 			fp->kind = N_CONFIG;
 		else if (!strcmp(c, "code.zip"))
 			fp->kind = N_CODEZIP;
+		else if (!strcmp(c, "invoke"))
+			fp->kind = N_INVOKE;
+		else if (!strcmp(c, "logs"))
+			fp->kind = N_LOGS;
 		return;
 	}
 	if (!strcmp(c, "layers")) {
@@ -525,7 +540,8 @@ static char *status_json(size_t *len)
 		      (json_int_t)((util_now_ms() - fs.start_ms) / 1000),
 		      "state_dir", fs.cfg->state_dir, "mountpoint",
 		      fs.cfg->mountpoint, "functions", (json_int_t)nfn,
-		      "layers", (json_int_t)nly, "warm_envs", 0, "http", http,
+		      "layers", (json_int_t)nly, "warm_envs",
+		      (int)invoke_env_count(fs.iv), "http", http,
 		      "docker", "reachable", docker_reachable(), "fuse",
 		      fs_fuse_version());
 	text = json_dumps(j, JSON_INDENT(2));
@@ -832,6 +848,31 @@ static int fs_getattr(const char *path, struct stat *st,
 	case N_CODEZIP:
 	case N_LAYERZIP:
 		return zip_getattr(&fp, st, fi);
+	case N_INVOKE:
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		/* a live endpoint, like a /proc file: size 0 */
+		fill_stat(st, S_IFREG | 0666, 0, info.modified_ms);
+		return 0;
+	case N_LOGS: {
+		struct stat real;
+		char *lp;
+
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		lp = invoke_log_path(fs.iv, fp.name);
+		if (stat(lp, &real) == 0) {
+			fill_stat(st, S_IFREG | 0644, real.st_size, 0);
+			st->st_mtim = real.st_mtim;
+			st->st_ctim = real.st_mtim;
+		} else {
+			fill_stat(st, S_IFREG | 0644, 0, info.created_ms);
+		}
+		free(lp);
+		return 0;
+	}
 	case N_LAYER:
 		r = registry_layer_stat(fs.reg, fp.name, &created, &latest);
 		if (r < 0)
@@ -899,6 +940,8 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			fill_name(&df, "code.zip", NULL);
 		fill_name(&df, "code", NULL);
 		fill_name(&df, "opt", NULL);
+		fill_name(&df, "invoke", NULL);
+		fill_name(&df, "logs", NULL);
 		return 0;
 	case N_LAYER:
 		n = registry_layer_versions(fs.reg, fp.name, &v);
@@ -957,6 +1000,11 @@ static int fs_rmdir(const char *path)
 	case N_FUNC:
 		r = registry_function_delete(fs.reg, fp.name);
 		if (r == 0) {
+			char *lp = invoke_log_path(fs.iv, fp.name);
+
+			invoke_forget(fs.iv, fp.name);
+			unlink(lp);
+			free(lp);
 			removal_clear(fp.name);
 			set_hidden(fp.name, false);
 		}
@@ -1008,6 +1056,9 @@ static int fs_unlink(const char *path)
 	case N_CODE:
 	case N_OPT:
 		return removal_active(fp.name) ? 0 : -EROFS;
+	case N_INVOKE:
+	case N_LOGS:
+		return removal_active(fp.name) ? 0 : -EPERM;
 	case N_LVER:
 	case N_LVERJSON:
 	case N_LAYERZIP:
@@ -1149,6 +1200,62 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 			return -EROFS;
 		real = tree_real(&fp);
 		break;
+	case N_INVOKE: {
+		struct function_info info;
+
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		h = fh_new(FH_INVOKE, &fp);
+		buf_init(&h->w, FS_INVOKE_MAX_IN);
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1;
+		fi->nonseekable = 1;
+		return 0;
+	}
+	case N_LOGS: {
+		struct function_info info;
+
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		real = invoke_log_path(fs.iv, fp.name);
+		if (fi->flags & O_TRUNC) {
+			/* `: > logs` clears it */
+			if (truncate(real, 0) == -1 && errno != ENOENT) {
+				r = -errno;
+				free(real);
+				return r;
+			}
+			fs_invalidate("/functions/%s/logs", fp.name);
+		}
+		if (wants_write(fi->flags)) {
+			/* nothing can be written; the handle only exists so
+			 * that the truncating open succeeds */
+			free(real);
+			h = fh_new(FH_SNAPSHOT, &fp);
+			h->data = xstrdup("");
+			fi->fh = (uintptr_t)h;
+			return 0;
+		}
+		fd = open(real, O_RDONLY | O_CLOEXEC);
+		if (fd == -1 && errno == ENOENT) {
+			free(real);
+			h = fh_new(FH_SNAPSHOT, &fp);
+			h->data = xstrdup("");
+			fi->fh = (uintptr_t)h;
+			fi->direct_io = 1;
+			return 0;
+		}
+		free(real);
+		if (fd == -1)
+			return -errno;
+		h = fh_new(FH_FD, &fp);
+		h->fd = fd;
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1;
+		return 0;
+	}
 	case N_NONE:
 		return -ENOENT;
 	default:
@@ -1204,6 +1311,123 @@ static int fs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	}
 }
 
+static bool fs_req_interrupted(void *arg)
+{
+	(void)arg;
+	return fuse_interrupted() ||
+	       (fs.fuse && fuse_session_exited(fuse_get_session(fs.fuse)));
+}
+
+/*
+ * Runs the event in h->w[from, from + len) and appends its response and a
+ * newline to the handle's output. Returns 0 or the errno of DESIGN.md
+ * §2's table.
+ */
+static int invoke_one(struct fh *h, size_t from, size_t len)
+{
+	struct invoke_opts opts = { NULL, fs_req_interrupted, NULL };
+	struct invoke_result res;
+	json_error_t jerr;
+	json_t *j;
+	int r;
+
+	if (len > FS_INVOKE_MAX_EVENT)
+		return -EFBIG;
+	j = json_loadb(h->w.data + from, len, JSON_DECODE_ANY, &jerr);
+	if (!j)
+		return -EINVAL;
+	json_decref(j);
+	r = invoke_sync(fs.iv, h->name, h->w.data + from, len, &opts, &res);
+	if (res.payload) {
+		size_t keep = h->len - h->rpos;
+		char *nd = xmalloc(keep + res.len + 2);
+
+		if (keep)
+			memcpy(nd, h->data + h->rpos, keep);
+		memcpy(nd + keep, res.payload, res.len);
+		nd[keep + res.len] = '\n';
+		nd[keep + res.len + 1] = '\0';
+		free(h->data);
+		h->data = nd;
+		h->len = keep + res.len + 1;
+		h->rpos = 0;
+	}
+	invoke_result_release(&res);
+	return r == -ESHUTDOWN ? -EINTR : r;
+}
+
+static int invoke_write(struct fh *h, const char *data, size_t size)
+{
+	size_t end;
+	int r, s;
+
+	if (h->snapped) {
+		/* a reader that starts writing reads its own answers */
+		free(h->data);
+		h->data = NULL;
+		h->len = h->rpos = 0;
+		h->snapped = false;
+	}
+	h->wrote = true;
+	r = buf_append(&h->w, data, size);
+	if (r < 0) {
+		buf_reset(&h->w);
+		h->applied = 0;
+		return -EFBIG;
+	}
+	while (h->applied < h->w.len) {
+		s = util_json_scan(h->w.data + h->applied,
+				   h->w.len - h->applied, &end);
+		if (s == 0) {
+			if (h->w.len - h->applied > FS_INVOKE_MAX_EVENT) {
+				buf_reset(&h->w);
+				h->applied = 0;
+				return -EFBIG;
+			}
+			break;
+		}
+		if (s < 0) {
+			buf_reset(&h->w);
+			h->applied = 0;
+			return -EINVAL;
+		}
+		r = invoke_one(h, h->applied, end);
+		h->applied += end;
+		if (r < 0) {
+			buf_reset(&h->w);
+			h->applied = 0;
+			return r;
+		}
+	}
+	/* compact: drop what has been run */
+	if (h->applied == h->w.len) {
+		buf_reset(&h->w);
+		h->applied = 0;
+	}
+	return (int)size;
+}
+
+static int invoke_read(struct fh *h, char *out, size_t size)
+{
+	if (!h->wrote && !h->snapped) {
+		h->data = invoke_latest(fs.iv, h->name, &h->len);
+		if (h->data) {
+			h->data = xrealloc(h->data, h->len + 2);
+			h->data[h->len++] = '\n';
+			h->data[h->len] = '\0';
+		}
+		h->rpos = 0;
+		h->snapped = true;
+	}
+	if (!h->data || h->rpos >= h->len)
+		return 0;
+	if (size > h->len - h->rpos)
+		size = h->len - h->rpos;
+	memcpy(out, h->data + h->rpos, size);
+	h->rpos += size;
+	return (int)size;
+}
+
 static int fs_read(const char *path, char *out, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
@@ -1224,6 +1448,8 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 	case FH_STAGE:
 		n = pread(h->fd, out, size, off);
 		return n == -1 ? -errno : (int)n;
+	case FH_INVOKE:
+		return invoke_read(h, out, size);
 	default:
 		return -EIO;
 	}
@@ -1289,7 +1515,10 @@ static int fs_write(const char *path, const char *data, size_t size,
 			return -errno;
 		h->dirty = true;
 		return (int)n;
+	case FH_INVOKE:
+		return invoke_write(h, data, size);
 	case FH_SNAPSHOT:
+		return h->node == N_LOGS ? -EPERM : -EROFS;
 	case FH_FD:
 	default:
 		return -EROFS;
@@ -1324,6 +1553,15 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (h->kind == FH_STAGE && h->dirty)
 		return stage_commit(h);
+	if (h->kind == FH_INVOKE && h->applied < h->w.len) {
+		bool blank = strspn(h->w.data + h->applied, " \t\r\n") ==
+			     h->w.len - h->applied;
+
+		/* an incomplete value at close is dropped: EINVAL */
+		buf_reset(&h->w);
+		h->applied = 0;
+		return blank ? 0 : -EINVAL;
+	}
 	if (h->kind == FH_CONFIG && h->applied < h->w.len) {
 		/* only whitespace left is fine; anything else is an
 		 * incomplete value at close */
@@ -1366,7 +1604,19 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	parse_path(path, &fp);
 	switch (fp.kind) {
 	case N_CONFIG:
+	case N_INVOKE:
 		return 0; /* the next write replaces it whole */
+	case N_LOGS: {
+		char *lp = invoke_log_path(fs.iv, fp.name);
+		int r = 0;
+
+		if (size != 0)
+			r = -EPERM;
+		else if (truncate(lp, 0) == -1 && errno != ENOENT)
+			r = -errno;
+		free(lp);
+		return r;
+	}
 	case N_CODEZIP:
 	case N_LAYERZIP:
 		/* without an open handle there is nothing to deploy */
@@ -1476,6 +1726,7 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1;
+	cfg->intr = 1; /* Ctrl-C reaches a caller blocked in invoke */
 	cfg->nullpath_ok = 0;
 	return NULL;
 }
@@ -1562,7 +1813,8 @@ static int open_daemon_log(const char *state_dir)
 	return fd;
 }
 
-int fs_main(struct registry *reg, const struct config *cfg)
+int fs_main(struct registry *reg, struct invoker *iv,
+	    const struct config *cfg)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
@@ -1574,6 +1826,7 @@ int fs_main(struct registry *reg, const struct config *cfg)
 	size_t i;
 
 	fs.reg = reg;
+	fs.iv = iv;
 	fs.cfg = cfg;
 	fs.start_ms = util_now_ms();
 	fs.uid = getuid();

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "config.h"
 #include "fs.h"
+#include "invoke.h"
 #include "log.h"
 #include "registry.h"
 #include "util.h"
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 {
 	struct registry_params rp;
 	struct registry *reg = NULL;
+	struct invoker *iv = NULL;
+	struct invoker_params ip;
 	struct config cfg;
 	char *cause = NULL;
 	int status = 1, r;
@@ -82,8 +85,19 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	status = fs_main(reg, &cfg);
+	ip.reg = reg;
+	ip.state_dir = cfg.state_dir;
+	ip.max_envs = cfg.max_envs;
+	ip.idle_ttl = cfg.idle_ttl;
+	r = invoker_start(&ip, &iv);
+	if (r < 0) {
+		fprintf(stderr, "lambdafs: cannot start the invoker: %s\n",
+			strerror(-r));
+		goto out;
+	}
+	status = fs_main(reg, iv, &cfg);
 out:
+	invoker_stop(iv);
 	free(cause);
 	registry_close(reg);
 	curl_global_cleanup();

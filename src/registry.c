@@ -1319,6 +1319,72 @@ int registry_function_layer_dirs(struct registry *reg, const char *name,
 	return (int)out;
 }
 
+int registry_function_exec(struct registry *reg, const char *name,
+			   struct function_exec *out)
+{
+	json_t *vars, *v, *rc;
+	const char *key;
+	struct fn *f;
+	char **dirs = NULL;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	n = registry_function_layer_dirs(reg, name, &dirs);
+	if (n < 0)
+		return n;
+	pthread_mutex_lock(&reg->lock);
+	f = fn_find_locked(reg, name);
+	if (!f) {
+		pthread_mutex_unlock(&reg->lock);
+		registry_free_strv(dirs, (size_t)n);
+		return -ENOENT;
+	}
+	out->name = xstrdup(f->name);
+	out->arn = xasprintf("arn:aws:lambda:" LAMBDAFS_REGION
+			     ":" LAMBDAFS_ACCOUNT ":function:%s", f->name);
+	out->runtime = fconf_runtime(f->conf) ? xstrdup(fconf_runtime(f->conf))
+					      : NULL;
+	out->handler = fconf_handler(f->conf) ? xstrdup(fconf_handler(f->conf))
+					      : NULL;
+	out->code_dir = f->digest[0] ? tree_path(reg, f->digest) : NULL;
+	out->layer_dirs = dirs;
+	out->nlayers = (size_t)n;
+	vars = json_object_get(json_object_get(f->conf, "Environment"),
+			       "Variables");
+	out->env = xcalloc(json_object_size(vars) + 1, sizeof(char *));
+	json_object_foreach(vars, key, v) {
+		if (json_is_string(v))
+			out->env[out->nenv++] =
+				xasprintf("%s=%s", key, json_string_value(v));
+	}
+	out->timeout_s = fconf_timeout(f->conf);
+	out->memory_mb = fconf_memory(f->conf);
+	rc = json_object_get(f->conf, "ReservedConcurrentExecutions");
+	out->reserved = json_is_integer(rc) ? (int)json_integer_value(rc) : -1;
+	memcpy(out->revision, f->revision, sizeof(out->revision));
+	pthread_mutex_unlock(&reg->lock);
+	return 0;
+}
+
+void registry_function_exec_release(struct function_exec *fe)
+{
+	if (!fe)
+		return;
+	free(fe->name);
+	free(fe->arn);
+	free(fe->runtime);
+	free(fe->handler);
+	free(fe->code_dir);
+	registry_free_strv(fe->layer_dirs, fe->nlayers);
+	registry_free_strv(fe->env, fe->nenv);
+	memset(fe, 0, sizeof(*fe));
+}
+
+const char *registry_state_dir(struct registry *reg)
+{
+	return reg->state_dir;
+}
+
 /* ---------- layers ---------- */
 
 int registry_layer_create(struct registry *reg, const char *name)

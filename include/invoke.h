@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * invoke.h - running functions: per-function pools of warm execution
+ * environments (subprocess executor), synchronous invocations through
+ * the Runtime API (rapi.c), CloudWatch-style logs (flog.c).
+ *
+ * Lock order: registry -> invoke (iv->lock); the registry is only called
+ * without iv->lock held.
+ */
+#ifndef LAMBDAFS_INVOKE_H
+#define LAMBDAFS_INVOKE_H
+
+#include "common.h"
+
+struct invoker;
+struct registry;
+
+struct invoker_params {
+	struct registry *reg;
+	const char *state_dir;
+	int max_envs;	/* per function */
+	int idle_ttl;	/* seconds */
+};
+
+/* The answer to one invocation. */
+struct invoke_result {
+	int err;	   /* 0, or the errno of DESIGN.md §2's table */
+	char *payload;	   /* response or error JSON (malloc'd), may be NULL */
+	size_t len;
+	bool function_error; /* payload is an error document */
+	char request_id[37];
+};
+
+/* Optional per-invocation facts from the caller. */
+struct invoke_opts {
+	const char *client_context; /* decoded JSON text or NULL */
+	/* Polled while waiting: returning true abandons the wait with
+	 * -EINTR (the environment is killed). May be NULL. */
+	bool (*interrupted)(void *arg);
+	void *arg;
+};
+
+int invoker_start(const struct invoker_params *p, struct invoker **out);
+/* Stops every environment and wakes every waiter (-ESHUTDOWN). */
+void invoker_stop(struct invoker *iv);
+
+/*
+ * Runs one synchronous invocation of function name with the event
+ * (event_len bytes; empty means "{}"). Blocks until the function answers,
+ * times out, fails, or opts->interrupted says so. Always fills *res
+ * (release with invoke_result_release); returns res->err as -errno.
+ */
+int invoke_sync(struct invoker *iv, const char *name, const char *event,
+		size_t event_len, const struct invoke_opts *opts,
+		struct invoke_result *res);
+void invoke_result_release(struct invoke_result *res);
+
+/* The latest completed response of a function (caller frees), or NULL. */
+char *invoke_latest(struct invoker *iv, const char *name, size_t *len);
+/* Stops a function's environments (after delete). */
+void invoke_forget(struct invoker *iv, const char *name);
+/* Path of a function's log file (caller frees). */
+char *invoke_log_path(struct invoker *iv, const char *name);
+/* Number of live environments, for status. */
+size_t invoke_env_count(struct invoker *iv);
+
+#endif

@@ -1,0 +1,1203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * invoke.c - warm pools and synchronous invocations (see invoke.h).
+ *
+ * An execution environment ("env") is one runtime process with its own
+ * Runtime API server (rapi.c) on its own port.
+ *
+ *        env_spawn            first /next           answer posted
+ *   (none) ----> STARTING ----------------> BUSY -------------------> IDLE
+ *                   |                         ^  invoke_sync takes it    |
+ *                   |                         +--------------------------+
+ *                   | exit, init error,        | exit, timeout, interrupt
+ *                   v timeout                  v
+ *                  DEAD <----------------------+   reaper: idle > TTL -> DEAD
+ *
+ * | transition          | performed by                       |
+ * |---------------------|------------------------------------|
+ * | none -> STARTING    | pool_take_locked (new env)          |
+ * | STARTING -> BUSY    | invoke_sync, once the process runs  |
+ * | BUSY -> IDLE        | invoke_sync after a clean answer    |
+ * | IDLE -> BUSY        | pool_take_locked                    |
+ * | any -> DEAD         | env_kill_locked, reader (exit)      |
+ * | DEAD -> freed       | reaper thread / invoker_stop        |
+ *
+ * Invariants: a BUSY env has exactly one caller in invoke_sync that owns
+ * env->cur; a DEAD env is never handed out; envs are freed only by the
+ * reaper or at stop, never while a caller references them (env->users).
+ *
+ * One mutex (iv->lock) covers all pools and envs; one condition variable
+ * (iv->cond) is broadcast on every change. Invocations are short and
+ * envs few, so this stays simple and fast enough.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common.h"
+#include "flog.h"
+#include "invoke.h"
+#include "log.h"
+#include "rapi.h"
+#include "registry.h"
+#include "subproc.h"
+#include "util.h"
+
+#define POOL_QUEUE_MAX 256	/* callers waiting for an env, per function */
+#define MAX_PAYLOAD (6 * 1024 * 1024)
+
+enum env_state { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_DEAD };
+
+struct pool;
+
+struct inv {
+	char id[37];
+	bool done;
+	enum rapi_outcome outcome;
+	char *body;
+	size_t len;
+	char *error_type;
+};
+
+struct env {
+	struct invoker *iv;
+	struct pool *pool;
+	unsigned id;
+	enum env_state state;	/* protected by iv->lock */
+	int users;		/* callers holding a pointer */
+	struct rapi *rapi;
+	uint16_t port;
+	pid_t pid;
+	int pidfd;
+	int outfd;		/* read end of the stdout/stderr pipe */
+	pthread_t reader;
+	bool reader_started;
+	char revision[37];
+	int memory_mb;
+	int64_t spawned_ns;
+	int64_t ready_ns;	/* first /next; 0 before */
+	bool init_reported;	/* Init Duration already logged */
+	int64_t idle_since_ns;
+	struct inv *cur;	/* BUSY: the invocation in flight */
+	bool exited;
+	int status;		/* waitpid status once exited */
+	char *init_error;	/* body of /init/error, if any */
+	size_t init_error_len;
+	char *tmpdir;
+	struct env *next;	/* in pool->envs */
+};
+
+struct pool {
+	char *name;
+	struct env *envs;
+	int nlive;		/* envs not DEAD */
+	int waiting;
+	struct flog *log;
+	char *latest;		/* latest completed response */
+	size_t latest_len;
+	struct pool *next;
+};
+
+struct invoker {
+	struct registry *reg;
+	char *state_dir;
+	char *runtimes_dir;
+	int max_envs;
+	int idle_ttl;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* protected by lock */
+	struct pool *pools;
+	unsigned next_env_id;
+	bool stopping;
+	pthread_t reaper;
+};
+
+/* ---------- pools ---------- */
+
+static struct pool *pool_get_locked(struct invoker *iv, const char *name)
+{
+	struct pool *p;
+
+	for (p = iv->pools; p; p = p->next)
+		if (!strcmp(p->name, name))
+			return p;
+	p = xcalloc(1, sizeof(*p));
+	p->name = xstrdup(name);
+	if (flog_open(iv->state_dir, name, &p->log) < 0)
+		log_warn("cannot open the log of '%s'", name);
+	p->next = iv->pools;
+	iv->pools = p;
+	return p;
+}
+
+static void inv_free(struct inv *inv)
+{
+	if (!inv)
+		return;
+	free(inv->body);
+	free(inv->error_type);
+	free(inv);
+}
+
+/* ---------- Runtime API callbacks (MHD thread) ---------- */
+
+static void env_on_result(void *arg, enum rapi_outcome outcome,
+			  const char *request_id, const char *body, size_t len,
+			  const char *content_type, const char *error_type)
+{
+	struct env *e = arg;
+	struct invoker *iv = e->iv;
+
+	(void)content_type;
+	pthread_mutex_lock(&iv->lock);
+	if (outcome == RAPI_INIT_ERROR) {
+		free(e->init_error);
+		e->init_error = xmalloc(len + 1);
+		memcpy(e->init_error, body, len);
+		e->init_error[len] = '\0';
+		e->init_error_len = len;
+	} else if (e->cur && request_id && !strcmp(e->cur->id, request_id) &&
+		   !e->cur->done) {
+		e->cur->done = true;
+		e->cur->outcome = outcome;
+		e->cur->body = xmalloc(len + 1);
+		memcpy(e->cur->body, body, len);
+		e->cur->body[len] = '\0';
+		e->cur->len = len;
+		e->cur->error_type = error_type ? xstrdup(error_type) : NULL;
+	}
+	pthread_cond_broadcast(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+}
+
+static void env_on_ready(void *arg, bool first)
+{
+	struct env *e = arg;
+	struct invoker *iv = e->iv;
+
+	pthread_mutex_lock(&iv->lock);
+	if (first && !e->ready_ns)
+		e->ready_ns = util_mono_ns();
+	pthread_cond_broadcast(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+}
+
+static const struct rapi_callbacks env_callbacks = {
+	.on_result = env_on_result,
+	.on_ready = env_on_ready,
+};
+
+/* ---------- output of the runtime -> the function's log ---------- */
+
+static void *env_reader(void *arg)
+{
+	struct env *e = arg;
+	struct invoker *iv = e->iv;
+	char *buf = xmalloc(FLOG_MAX_LINE);
+	size_t used = 0;
+	struct pollfd pfd[2];
+	bool out_open = true, proc_open = true;
+
+	pfd[0].fd = e->outfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = e->pidfd;
+	pfd[1].events = POLLIN;
+	while (out_open || proc_open) {
+		int n = poll(pfd + (out_open ? 0 : 1),
+			     (nfds_t)(out_open + proc_open), -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (out_open && pfd[0].revents) {
+			ssize_t r = read(e->outfd, buf + used,
+					 FLOG_MAX_LINE - used);
+			char *nl, *start = buf;
+
+			if (r <= 0) {
+				out_open = false;
+				if (used)
+					flog_line(e->pool->log, buf, used);
+				used = 0;
+			} else {
+				used += (size_t)r;
+				while ((nl = memchr(start, '\n',
+						    used - (size_t)(start - buf)))) {
+					flog_line(e->pool->log, start,
+						  (size_t)(nl - start));
+					start = nl + 1;
+				}
+				used -= (size_t)(start - buf);
+				memmove(buf, start, used);
+				if (used == FLOG_MAX_LINE) {
+					flog_line(e->pool->log, buf, used);
+					used = 0;
+				}
+			}
+		}
+		if (proc_open && pfd[1].revents) {
+			int status = 0;
+
+			while (waitpid(e->pid, &status, 0) == -1 &&
+			       errno == EINTR)
+				;
+			proc_open = false;
+			pthread_mutex_lock(&iv->lock);
+			e->exited = true;
+			e->status = status;
+			if (e->state != ENV_DEAD) {
+				e->state = ENV_DEAD;
+				e->pool->nlive--;
+			}
+			pthread_cond_broadcast(&iv->cond);
+			pthread_mutex_unlock(&iv->lock);
+			/* children of the runtime may hold the pipe open */
+			subproc_kill(e->pid);
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+/* ---------- starting and stopping environments ---------- */
+
+static const char *runtime_family(const char *runtime)
+{
+	if (!runtime)
+		return NULL;
+	if (!strncmp(runtime, "python", 6))
+		return "python";
+	if (!strncmp(runtime, "nodejs", 6))
+		return "node";
+	if (!strncmp(runtime, "provided", 8))
+		return "provided";
+	return NULL;
+}
+
+static char *find_in_path(const char *prog)
+{
+	static const char *const dirs[] = { "/usr/local/bin", "/usr/bin",
+					    "/bin" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		char *p = xasprintf("%s/%s", dirs[i], prog);
+
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static char *error_json(const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static char *error_json(const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *out;
+	json_t *j;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	j = json_pack("{s:s, s:s}", "errorMessage", msg ? msg : "",
+		      "errorType", type);
+	out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	free(msg);
+	return out;
+}
+
+/*
+ * Works out the program and arguments that run fe. Returns 0, or
+ * -ENOEXEC with *why set to an error document naming the fix.
+ */
+static int env_command(struct invoker *iv, const struct function_exec *fe,
+		       char **path, char **arg1, char **why)
+{
+	const char *family = runtime_family(fe->runtime);
+	char *p = NULL;
+	size_t i;
+
+	*path = *arg1 = NULL;
+	if (!fe->code_dir) {
+		*why = error_json("Runtime.InvalidEntrypoint",
+				  "function '%s' has no code: copy a zip to "
+				  "functions/%s/code.zip",
+				  fe->name, fe->name);
+		return -ENOEXEC;
+	}
+	if (!family) {
+		*why = error_json("Runtime.Unknown",
+				  "runtime '%s' cannot run as a host "
+				  "subprocess: use --executor docker, or set "
+				  "Runtime to a python3.x, nodejs*.x or "
+				  "provided runtime",
+				  fe->runtime ? fe->runtime : "(none)");
+		return -ENOEXEC;
+	}
+	if (!strcmp(family, "provided")) {
+		p = xasprintf("%s/bootstrap", fe->code_dir);
+		for (i = fe->nlayers; access(p, F_OK) != 0 && i > 0; i--) {
+			free(p);
+			p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
+		}
+		if (access(p, F_OK) != 0) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "Couldn't find valid bootstrap(s): "
+					  "[/var/task/bootstrap "
+					  "/opt/bootstrap]");
+			free(p);
+			return -ENOEXEC;
+		}
+		if (access(p, X_OK) != 0) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "bootstrap is not executable: zip "
+					  "it with its x bit (chmod +x "
+					  "bootstrap; zip ...)");
+			free(p);
+			return -ENOEXEC;
+		}
+		*path = p;
+		return 0;
+	}
+	p = find_in_path(!strcmp(family, "python") ? "python3" : "node");
+	if (!p) {
+		*why = error_json("Runtime.Unknown",
+				  "runtime '%s' needs %s on this host: "
+				  "install it, or use --executor docker",
+				  fe->runtime,
+				  !strcmp(family, "python") ? "python3"
+							    : "node");
+		return -ENOEXEC;
+	}
+	*path = p;
+	*arg1 = xasprintf("%s/%s", iv->runtimes_dir,
+			  !strcmp(family, "python") ? "python/bootstrap.py"
+						    : "node/bootstrap.mjs");
+	return 0;
+}
+
+struct envv {
+	char **v;
+	size_t n, cap;
+};
+
+static void envv_add(struct envv *ev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void envv_add(struct envv *ev, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	size_t klen, i;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s)
+		return;
+	/* later wins: platform values override the function's own */
+	klen = strcspn(s, "=");
+	for (i = 0; i < ev->n; i++) {
+		if (!strncmp(ev->v[i], s, klen) && ev->v[i][klen] == '=') {
+			free(ev->v[i]);
+			ev->v[i] = s;
+			return;
+		}
+	}
+	if (ev->n + 2 > ev->cap) {
+		ev->cap = ev->cap ? ev->cap * 2 : 64;
+		ev->v = xrealloc(ev->v, ev->cap * sizeof(*ev->v));
+	}
+	ev->v[ev->n++] = s;
+	ev->v[ev->n] = NULL;
+}
+
+static void envv_free(struct envv *ev)
+{
+	size_t i;
+
+	for (i = 0; i < ev->n; i++)
+		free(ev->v[i]);
+	free(ev->v);
+}
+
+/*
+ * The complete environment of a runtime (LAMBDA-CONTRACT.md §3): the
+ * function's variables first, platform values over them.
+ */
+static void env_build(struct invoker *iv, const struct env *e,
+		      const struct function_exec *fe, struct envv *ev)
+{
+	const char *family = runtime_family(fe->runtime);
+	char day[16], stream[37];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t i;
+
+	for (i = 0; i < fe->nenv; i++)
+		envv_add(ev, "%s", fe->env[i]);
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y/%m/%d", &tm);
+	util_uuid(stream); /* 36 chars; keep the 32 hex digits */
+	for (i = 0; stream[i];)
+		if (stream[i] == '-')
+			memmove(stream + i, stream + i + 1, strlen(stream + i));
+		else
+			i++;
+	{
+		/* /opt/bin of every layer, later layers first */
+		char *path = xstrdup("/usr/local/bin:/usr/bin/:/bin");
+
+		for (i = fe->nlayers; i > 0; i--) {
+			char *n = xasprintf("%s:%s/bin", path,
+					    fe->layer_dirs[i - 1]);
+
+			free(path);
+			path = n;
+		}
+		envv_add(ev, "PATH=%s", path);
+		free(path);
+	}
+	envv_add(ev, "LANG=en_US.UTF-8");
+	envv_add(ev, "TZ=:UTC");
+	envv_add(ev, "TMPDIR=%s", e->tmpdir);
+	envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib",
+		 fe->code_dir, fe->code_dir);
+	if (fe->nlayers) {
+		/* No mount namespace yet: the layers are not at /opt, so
+		 * the runtimes get every layer directory explicitly. */
+		char *joined = xstrdup("");
+
+		for (i = fe->nlayers; i > 0; i--) {
+			char *n = xasprintf("%s%s%s", joined,
+					    *joined ? ":" : "",
+					    fe->layer_dirs[i - 1]);
+
+			free(joined);
+			joined = n;
+		}
+		envv_add(ev, "LAMBDAFS_OPT_DIRS=%s", joined);
+		envv_add(ev, "LAMBDAFS_OPT_DIR=%s",
+			 fe->layer_dirs[fe->nlayers - 1]);
+		free(joined);
+	}
+	if (family && !strcmp(family, "python")) {
+		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
+		envv_add(ev, "PYTHONUNBUFFERED=1");
+		envv_add(ev, "PYTHONDONTWRITEBYTECODE=1");
+	} else if (family && !strcmp(family, "node")) {
+		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
+		envv_add(ev, "NODE_PATH=%s%s%s/node_modules",
+			 fe->nlayers ? fe->layer_dirs[fe->nlayers - 1] : "",
+			 fe->nlayers ? "/nodejs/node_modules:" : "",
+			 fe->code_dir);
+	}
+	envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
+	envv_add(ev, "LAMBDA_TASK_ROOT=%s", fe->code_dir);
+	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s", iv->runtimes_dir);
+	envv_add(ev, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fe->name);
+	envv_add(ev, "AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%s", day, stream);
+	envv_add(ev, "AWS_ACCESS_KEY_ID=test");
+	envv_add(ev, "AWS_SECRET_ACCESS_KEY=test");
+	envv_add(ev, "AWS_SESSION_TOKEN=test");
+	envv_add(ev, "AWS_REGION=" LAMBDAFS_REGION);
+	envv_add(ev, "AWS_DEFAULT_REGION=" LAMBDAFS_REGION);
+	envv_add(ev, "AWS_LAMBDA_FUNCTION_NAME=%s", fe->name);
+	envv_add(ev, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", fe->memory_mb);
+	envv_add(ev, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST");
+	envv_add(ev, "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
+	envv_add(ev, "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%u", e->port);
+}
+
+/*
+ * Starts an environment for fe: its Runtime API first (clients give up
+ * connecting after 1 s), then the process. Called without iv->lock; e is
+ * STARTING and owned by the caller. Returns 0 or -errno with *why set.
+ */
+static int env_spawn(struct invoker *iv, struct env *e,
+		     const struct function_exec *fe, char **why)
+{
+	struct subproc_spec spec;
+	struct envv ev = { 0 };
+	char *path = NULL, *arg1 = NULL;
+	char *argv[3];
+	int pfd[2] = { -1, -1 };
+	int r;
+
+	r = env_command(iv, fe, &path, &arg1, why);
+	if (r < 0)
+		return r;
+	e->tmpdir = xasprintf("%s/run/%s/%u/tmp", iv->state_dir, fe->name,
+			      e->id);
+	util_rm_rf(e->tmpdir);
+	r = util_mkdir_p(e->tmpdir, 0700);
+	if (r < 0) {
+		*why = error_json("Sandbox.Failure", "cannot create /tmp: %s",
+				  strerror(-r));
+		goto out;
+	}
+	r = rapi_start(&env_callbacks, e, &e->rapi, &e->port);
+	if (r < 0) {
+		*why = error_json("Sandbox.Failure",
+				  "cannot start the Runtime API: %s",
+				  strerror(-r));
+		goto out;
+	}
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		r = -errno;
+		*why = error_json("Sandbox.Failure", "pipe: %s", strerror(-r));
+		goto out;
+	}
+	env_build(iv, e, fe, &ev);
+	argv[0] = path;
+	argv[1] = arg1;
+	argv[2] = NULL;
+	spec.path = path;
+	spec.argv = argv;
+	spec.envp = ev.v;
+	spec.cwd = fe->code_dir;
+	spec.out_fd = pfd[1];
+	e->spawned_ns = util_mono_ns();
+	r = subproc_start(&spec, &e->pid, &e->pidfd);
+	close(pfd[1]);
+	pfd[1] = -1;
+	if (r < 0) {
+		*why = error_json("Runtime.InvalidEntrypoint",
+				  "cannot execute '%s': %s", path,
+				  strerror(-r));
+		r = -ENOEXEC;
+		goto out;
+	}
+	e->outfd = pfd[0];
+	pfd[0] = -1;
+	{
+		sigset_t block, saved;
+
+		sigemptyset(&block);
+		sigaddset(&block, SIGINT);
+		sigaddset(&block, SIGTERM);
+		sigaddset(&block, SIGHUP);
+		pthread_sigmask(SIG_BLOCK, &block, &saved);
+		r = -pthread_create(&e->reader, NULL, env_reader, e);
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	}
+	if (r < 0) {
+		subproc_kill(e->pid);
+		*why = error_json("Sandbox.Failure", "pthread_create: %s",
+				  strerror(-r));
+		goto out;
+	}
+	e->reader_started = true;
+	log_debug("function '%s': environment %u started (pid %d, port %u)",
+		  fe->name, e->id, (int)e->pid, e->port);
+out:
+	if (pfd[0] != -1)
+		close(pfd[0]);
+	if (pfd[1] != -1)
+		close(pfd[1]);
+	envv_free(&ev);
+	free(path);
+	free(arg1);
+	return r;
+}
+
+static void env_kill_locked(struct env *e)
+{
+	if (e->state != ENV_DEAD) {
+		e->state = ENV_DEAD;
+		e->pool->nlive--;
+	}
+	if (e->pid > 0 && !e->exited)
+		subproc_kill(e->pid);
+	pthread_cond_broadcast(&e->iv->cond);
+}
+
+/* Frees a DEAD env nobody uses. Called without iv->lock. */
+static void env_destroy(struct env *e)
+{
+	if (e->pid > 0 && !e->exited)
+		subproc_kill(e->pid);
+	rapi_stop(e->rapi);
+	if (e->reader_started)
+		pthread_join(e->reader, NULL);
+	if (e->outfd > 0)
+		close(e->outfd);
+	if (e->pidfd > 0)
+		close(e->pidfd);
+	if (e->tmpdir) {
+		char *dir = xstrdup(e->tmpdir);
+		char *slash = strrchr(dir, '/');
+
+		if (slash)
+			*slash = '\0'; /* run/<fn>/<id> */
+		util_rm_rf(dir);
+		free(dir);
+	}
+	inv_free(e->cur);
+	free(e->init_error);
+	free(e->tmpdir);
+	free(e);
+}
+
+/* Unlinks DEAD, unused envs of every pool into *list. */
+static void collect_dead_locked(struct invoker *iv, struct env **list,
+				bool expire_idle)
+{
+	int64_t now = util_mono_ns();
+	struct pool *p;
+	struct env **pe, *e;
+
+	for (p = iv->pools; p; p = p->next) {
+		for (pe = &p->envs; (e = *pe);) {
+			if (expire_idle && e->state == ENV_IDLE &&
+			    now - e->idle_since_ns >
+				    (int64_t)iv->idle_ttl * 1000000000)
+				env_kill_locked(e);
+			if (e->state == ENV_DEAD && e->users == 0) {
+				*pe = e->next;
+				e->next = *list;
+				*list = e;
+			} else {
+				pe = &e->next;
+			}
+		}
+	}
+}
+
+static void destroy_list(struct env *list)
+{
+	while (list) {
+		struct env *next = list->next;
+
+		env_destroy(list);
+		list = next;
+	}
+}
+
+static void *reaper_main(void *arg)
+{
+	struct invoker *iv = arg;
+	struct env *dead;
+	struct timespec ts;
+
+	pthread_mutex_lock(&iv->lock);
+	while (!iv->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
+		dead = NULL;
+		collect_dead_locked(iv, &dead, true);
+		if (dead) {
+			pthread_mutex_unlock(&iv->lock);
+			destroy_list(dead);
+			pthread_mutex_lock(&iv->lock);
+		}
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return NULL;
+}
+
+/* ---------- invoking ---------- */
+
+static bool runtimes_dir_ok(const char *dir)
+{
+	char *p = xasprintf("%s/python/bootstrap.py", dir);
+	bool ok = access(p, R_OK) == 0;
+
+	free(p);
+	return ok;
+}
+
+/* Bootstrap programs: $LAMBDAFS_RUNTIMES_DIR, the source tree next to a
+ * binary in build/, or the installed copy. */
+static char *find_runtimes_dir(void)
+{
+	const char *envdir = getenv("LAMBDAFS_RUNTIMES_DIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (envdir && *envdir)
+		return xstrdup(envdir);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash, *cand;
+		int up;
+
+		exe[n] = '\0';
+		for (up = 0; up < 3; up++) {
+			slash = strrchr(exe, '/');
+			if (!slash)
+				break;
+			*slash = '\0';
+			cand = xasprintf("%s/src/runtimes", exe);
+			if (runtimes_dir_ok(cand))
+				return cand;
+			free(cand);
+		}
+	}
+	return xstrdup(LAMBDAFS_RUNTIMES_DIR);
+}
+
+int invoker_start(const struct invoker_params *p, struct invoker **out)
+{
+	struct invoker *iv = xcalloc(1, sizeof(*iv));
+	sigset_t block, saved;
+	int r;
+
+	iv->reg = p->reg;
+	iv->state_dir = xstrdup(p->state_dir);
+	iv->runtimes_dir = find_runtimes_dir();
+	iv->max_envs = p->max_envs;
+	iv->idle_ttl = p->idle_ttl;
+	pthread_mutex_init(&iv->lock, NULL);
+	pthread_cond_init(&iv->cond, NULL);
+	{
+		char *run = xasprintf("%s/run", iv->state_dir);
+
+		util_rm_rf(run); /* /tmp dirs of environments before a crash */
+		free(run);
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	r = -pthread_create(&iv->reaper, NULL, reaper_main, iv);
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r < 0) {
+		free(iv->state_dir);
+		free(iv->runtimes_dir);
+		free(iv);
+		return r;
+	}
+	log_info("runtimes from '%s'", iv->runtimes_dir);
+	*out = iv;
+	return 0;
+}
+
+void invoker_stop(struct invoker *iv)
+{
+	struct env *dead = NULL, *e;
+	struct pool *p, *pn;
+
+	if (!iv)
+		return;
+	pthread_mutex_lock(&iv->lock);
+	iv->stopping = true;
+	for (p = iv->pools; p; p = p->next)
+		for (e = p->envs; e; e = e->next)
+			env_kill_locked(e);
+	pthread_cond_broadcast(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+	pthread_join(iv->reaper, NULL);
+	/* wait for callers still inside invoke_sync to leave */
+	pthread_mutex_lock(&iv->lock);
+	for (;;) {
+		bool busy = false;
+
+		for (p = iv->pools; p; p = p->next) {
+			for (e = p->envs; e; e = e->next)
+				busy |= e->users > 0;
+			busy |= p->waiting > 0;
+		}
+		if (!busy)
+			break;
+		pthread_cond_wait(&iv->cond, &iv->lock);
+	}
+	collect_dead_locked(iv, &dead, false);
+	pthread_mutex_unlock(&iv->lock);
+	destroy_list(dead);
+	for (p = iv->pools; p; p = pn) {
+		pn = p->next;
+		flog_close(p->log);
+		free(p->latest);
+		free(p->name);
+		free(p);
+	}
+	pthread_cond_destroy(&iv->cond);
+	pthread_mutex_destroy(&iv->lock);
+	free(iv->state_dir);
+	free(iv->runtimes_dir);
+	free(iv);
+}
+
+void invoke_result_release(struct invoke_result *res)
+{
+	free(res->payload);
+	res->payload = NULL;
+	res->len = 0;
+}
+
+static void set_result(struct invoke_result *res, int err, char *payload,
+		       bool function_error)
+{
+	res->err = err;
+	free(res->payload);
+	res->payload = payload;
+	res->len = payload ? strlen(payload) : 0;
+	res->function_error = function_error;
+}
+
+static void timed_wait_locked(struct invoker *iv, int64_t until_ns)
+{
+	struct timespec ts;
+	int64_t now = util_mono_ns(), wait = until_ns - now;
+	int64_t step = 200 * 1000000LL; /* poll interrupts 5x a second */
+
+	if (wait > step)
+		wait = step;
+	if (wait < 0)
+		wait = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(wait / 1000000000);
+	ts.tv_nsec += (long)(wait % 1000000000);
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
+}
+
+static bool is_interrupted(const struct invoke_opts *o)
+{
+	return o && o->interrupted && o->interrupted(o->arg);
+}
+
+/*
+ * Finds an environment for the caller: an idle one of the current
+ * revision, else a new one (returned STARTING with *fresh set), else
+ * waits. Returns the env with users incremented, or NULL and *err.
+ */
+static struct env *pool_take_locked(struct invoker *iv, struct pool *p,
+				    const struct function_exec *fe,
+				    const struct invoke_opts *opts,
+				    bool *fresh, int *err)
+{
+	int limit = iv->max_envs;
+	struct env *e;
+	bool queued = false;
+
+	if (fe->reserved >= 0 && fe->reserved < limit)
+		limit = fe->reserved;
+	*fresh = false;
+	for (;;) {
+		if (iv->stopping) {
+			*err = -ESHUTDOWN;
+			break;
+		}
+		/* drain: idle envs of an older deploy or configuration */
+		for (e = p->envs; e; e = e->next)
+			if (e->state == ENV_IDLE &&
+			    strcmp(e->revision, fe->revision))
+				env_kill_locked(e);
+		for (e = p->envs; e; e = e->next) {
+			if (e->state == ENV_IDLE) {
+				e->state = ENV_BUSY;
+				e->users++;
+				goto out;
+			}
+		}
+		if (p->nlive < limit) {
+			e = xcalloc(1, sizeof(*e));
+			e->iv = iv;
+			e->pool = p;
+			e->id = ++iv->next_env_id;
+			e->state = ENV_STARTING;
+			e->users = 1;
+			e->pid = -1;
+			e->outfd = e->pidfd = -1;
+			e->memory_mb = fe->memory_mb;
+			memcpy(e->revision, fe->revision, sizeof(e->revision));
+			e->next = p->envs;
+			p->envs = e;
+			p->nlive++;
+			*fresh = true;
+			goto out;
+		}
+		if (limit == 0 || (!queued && p->waiting >= POOL_QUEUE_MAX)) {
+			*err = -EAGAIN;
+			break;
+		}
+		if (is_interrupted(opts)) {
+			*err = -EINTR;
+			break;
+		}
+		if (!queued) {
+			p->waiting++;
+			queued = true;
+		}
+		timed_wait_locked(iv, util_mono_ns() + 200000000LL);
+	}
+	e = NULL;
+out:
+	if (queued) {
+		p->waiting--;
+		pthread_cond_broadcast(&iv->cond);
+	}
+	return e;
+}
+
+static char *exit_reason(const char *id, int status)
+{
+	if (WIFSIGNALED(status))
+		return error_json("Runtime.ExitError",
+				  "RequestId: %s Error: Runtime exited with "
+				  "error: signal: %s",
+				  id, sigabbrev_np(WTERMSIG(status))
+					      ? sigabbrev_np(WTERMSIG(status))
+					      : "unknown");
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		return error_json("Runtime.ExitError",
+				  "RequestId: %s Error: Runtime exited with "
+				  "error: exit status %d",
+				  id, WEXITSTATUS(status));
+	return error_json("Runtime.ExitError",
+			  "RequestId: %s Error: Runtime exited without "
+			  "providing a reason",
+			  id);
+}
+
+int invoke_sync(struct invoker *iv, const char *name, const char *event,
+		size_t event_len, const struct invoke_opts *opts,
+		struct invoke_result *res)
+{
+	struct function_exec fe;
+	struct rapi_invocation ri = { 0 };
+	struct pool *p;
+	struct env *e = NULL;
+	struct inv *inv = NULL;
+	char *why = NULL, *payload = NULL;
+	const char *status = NULL, *etype = NULL;
+	int64_t t0, t_end, deadline_ns, init_ns = 0;
+	double dur_ms;
+	long peak_kb;
+	bool fresh = false, cold;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	util_uuid(res->request_id);
+	r = registry_function_exec(iv->reg, name, &fe);
+	if (r < 0) {
+		res->err = r;
+		return r;
+	}
+	if (!event_len) {
+		event = "{}";
+		event_len = 2;
+	}
+	pthread_mutex_lock(&iv->lock);
+	p = pool_get_locked(iv, name);
+	e = pool_take_locked(iv, p, &fe, opts, &fresh, &r);
+	pthread_mutex_unlock(&iv->lock);
+	if (!e) {
+		res->err = r;
+		goto out;
+	}
+	t0 = util_mono_ns();
+	cold = fresh;
+	if (fresh) {
+		r = env_spawn(iv, e, &fe, &why);
+		pthread_mutex_lock(&iv->lock);
+		if (r < 0) {
+			env_kill_locked(e);
+			e->users--;
+			pthread_mutex_unlock(&iv->lock);
+			set_result(res, r, why, true);
+			why = NULL;
+			goto out;
+		}
+		e->state = ENV_BUSY;
+		pthread_mutex_unlock(&iv->lock);
+	}
+	inv = xcalloc(1, sizeof(*inv));
+	memcpy(inv->id, res->request_id, sizeof(inv->id));
+	deadline_ns = t0 + (int64_t)fe.timeout_s * 1000000000;
+	pthread_mutex_lock(&iv->lock);
+	e->cur = inv;
+	pthread_mutex_unlock(&iv->lock);
+	flog_printf(p->log, "START RequestId: %s Version: $LATEST", inv->id);
+	ri.request_id = inv->id;
+	ri.event = event;
+	ri.event_len = event_len;
+	ri.deadline_ms = util_now_ms() + (int64_t)fe.timeout_s * 1000;
+	ri.function_arn = fe.arn;
+	ri.client_context = opts ? opts->client_context : NULL;
+	r = rapi_dispatch(e->rapi, &ri);
+
+	pthread_mutex_lock(&iv->lock);
+	while (r == 0 && !inv->done && !e->exited && !e->init_error &&
+	       e->state != ENV_DEAD && util_mono_ns() < deadline_ns &&
+	       !is_interrupted(opts))
+		timed_wait_locked(iv, deadline_ns);
+	t_end = util_mono_ns();
+	if (cold && e->ready_ns)
+		init_ns = e->ready_ns - e->spawned_ns;
+	peak_kb = e->pid > 0 && !e->exited ? subproc_peak_kb(e->pid) : 0;
+	if (r < 0) {
+		payload = error_json("Sandbox.Failure",
+				     "cannot hand the event to the runtime: "
+				     "%s", strerror(-r));
+		res->err = -EREMOTEIO;
+		status = "error";
+		etype = "Sandbox.Failure";
+		env_kill_locked(e);
+	} else if (inv->done && inv->outcome == RAPI_RESPONSE) {
+		payload = inv->body;
+		inv->body = NULL;
+		res->len = inv->len;
+		res->err = 0;
+		res->function_error = false;
+	} else if (inv->done) {
+		payload = inv->body;
+		inv->body = NULL;
+		res->len = inv->len;
+		res->err = -EREMOTEIO;
+		res->function_error = true;
+		status = "error";
+		etype = inv->error_type ? inv->error_type : "Unhandled";
+		if (inv->error_type &&
+		    !strcmp(inv->error_type, "Function.ResponseSizeTooLarge"))
+			env_kill_locked(e);
+	} else if (e->init_error) {
+		payload = xstrdup(e->init_error);
+		res->err = -EREMOTEIO;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.InitError";
+		env_kill_locked(e);
+	} else if (e->exited || e->state == ENV_DEAD) {
+		payload = exit_reason(inv->id, e->status);
+		res->err = -EREMOTEIO;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.ExitError";
+		env_kill_locked(e);
+	} else if (is_interrupted(opts)) {
+		payload = NULL;
+		res->err = -EINTR;
+		status = "error";
+		etype = "Runtime.Interrupted";
+		env_kill_locked(e);
+	} else {
+		payload = error_json("Sandbox.Timedout",
+				     "RequestId: %s Error: Task timed out "
+				     "after %d.00 seconds",
+				     inv->id, fe.timeout_s);
+		res->err = -ETIMEDOUT;
+		res->function_error = true;
+		status = "timeout";
+		env_kill_locked(e);
+	}
+	if (payload && !res->len)
+		res->len = strlen(payload);
+	res->payload = payload;
+	if (e->state == ENV_BUSY) {
+		e->state = ENV_IDLE;
+		e->idle_since_ns = util_mono_ns();
+	}
+	e->cur = NULL;
+	e->users--;
+	if (res->payload && (res->err == 0 || res->function_error)) {
+		free(p->latest);
+		p->latest = xmalloc(res->len + 1);
+		memcpy(p->latest, res->payload, res->len);
+		p->latest[res->len] = '\0';
+		p->latest_len = res->len;
+	}
+	pthread_cond_broadcast(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
+
+	dur_ms = (double)(t_end - t0 - init_ns) / 1e6;
+	if (dur_ms < 0)
+		dur_ms = 0;
+	flog_printf(p->log, "END RequestId: %s", inv->id);
+	{
+		char init[64] = "", st[128] = "";
+
+		if (init_ns && !e->init_reported)
+			snprintf(init, sizeof(init),
+				 "Init Duration: %.2f ms\t", init_ns / 1e6);
+		if (status && !strcmp(status, "timeout"))
+			snprintf(st, sizeof(st), "Status: timeout");
+		else if (status)
+			snprintf(st, sizeof(st), "Status: error\tError Type: %s",
+				 etype);
+		flog_printf(p->log,
+			    "REPORT RequestId: %s\tDuration: %.2f ms\tBilled "
+			    "Duration: %lld ms\tMemory Size: %d MB\tMax Memory "
+			    "Used: %ld MB\t%s%s",
+			    inv->id, dur_ms, (long long)(dur_ms + 0.999999),
+			    fe.memory_mb, (peak_kb + 1023) / 1024, init, st);
+		e->init_reported = true;
+	}
+	r = res->err;
+out:
+	inv_free(inv);
+	free(why);
+	registry_function_exec_release(&fe);
+	return r;
+}
+
+char *invoke_latest(struct invoker *iv, const char *name, size_t *len)
+{
+	struct pool *p;
+	char *out = NULL;
+
+	pthread_mutex_lock(&iv->lock);
+	for (p = iv->pools; p; p = p->next) {
+		if (!strcmp(p->name, name) && p->latest) {
+			out = xmalloc(p->latest_len + 1);
+			memcpy(out, p->latest, p->latest_len + 1);
+			*len = p->latest_len;
+		}
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return out;
+}
+
+void invoke_forget(struct invoker *iv, const char *name)
+{
+	struct pool *p;
+	struct env *e;
+
+	pthread_mutex_lock(&iv->lock);
+	for (p = iv->pools; p; p = p->next)
+		if (!strcmp(p->name, name))
+			for (e = p->envs; e; e = e->next)
+				env_kill_locked(e);
+	pthread_mutex_unlock(&iv->lock);
+}
+
+char *invoke_log_path(struct invoker *iv, const char *name)
+{
+	return flog_path_for(iv->state_dir, name);
+}
+
+size_t invoke_env_count(struct invoker *iv)
+{
+	struct pool *p;
+	size_t n = 0;
+
+	pthread_mutex_lock(&iv->lock);
+	for (p = iv->pools; p; p = p->next)
+		n += (size_t)p->nlive;
+	pthread_mutex_unlock(&iv->lock);
+	return n;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# invoke through the Runtime API with the bash custom runtime example
+# (provided.al2023, curl): results, errno table, logs, warm reuse.
+. "$(dirname "$0")/lib.sh"
+require_fuse
+command -v curl >/dev/null || skip_all "curl missing (make deps)"
+mount_fs
+F=$MNT/functions/sh
+mkdir "$F"
+(cd "$TOP/examples/custom-runtime-bash" && zip -q "$WORK/sh.zip" bootstrap function.sh)
+cp "$WORK/sh.zip" "$F/code.zip"
+echo '{"Handler": "function.handler", "Timeout": 2}' > "$F/config.json"
+assert_eq "$(json_get "$F/config.json" Runtime)" "provided.al2023" "runtime inferred"
+
+echo '{"a":1}' > "$F/invoke"; rc=$?
+assert_eq "$rc" 0 "echo > invoke succeeds"
+assert_eq "$(cat "$F/invoke")" '{"echo":{"a":1}}' "cat invoke gives the latest response"
+exec 3<>"$F/invoke"
+echo '{"b":2}' >&3
+assert_eq "$(head -n1 <&3)" '{"echo":{"b":2}}' "same-fd conversation"
+printf '{"c":3}\n{"c":4}\n' >&3
+assert_eq "$(head -n2 <&3 | tr '\n' ' ')" '{"echo":{"c":3}} {"echo":{"c":4}} ' "JSON Lines run in order"
+exec 3>&-
+
+logs=$(cat "$F/logs")
+assert_match "$logs" 'START RequestId: [0-9a-f-]{36} Version: \$LATEST' "START line"
+assert_match "$logs" 'END RequestId: [0-9a-f-]{36}' "END line"
+assert_match "$logs" $'REPORT RequestId: [0-9a-f-]{36}\tDuration: [0-9]+\\.[0-9]{2} ms\tBilled Duration: [0-9]+ ms\tMemory Size: 128 MB\tMax Memory Used: [0-9]+ MB\tInit Duration: [0-9.]+ ms' "first REPORT has Init Duration"
+assert_eq "$(grep -c 'Init Duration' "$F/logs")" "1" "later invocations are warm"
+assert_match "$logs" 'handling \{"a":1\}' "the function's stderr is in the log"
+assert_match "$(head -1 "$F/logs")" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z ' "lines start with an ISO timestamp"
+assert_eq "$(json_get "$MNT/status" warm_envs)" "1" "one warm environment"
+
+errno_of() { # cmd: runs python writing stdin-arg to invoke, prints errno name
+	python3 - "$F/invoke" "$1" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    os.write(fd, sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}')
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    print(os.read(fd, 1 << 20).decode().strip())
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+out=$(errno_of '{"x": ')
+assert_eq "$(echo "$out" | head -1)" "OK" "incomplete JSON waits for more"
+out=$(errno_of 'not json')
+assert_eq "$(echo "$out" | head -1)" "EINVAL" "not JSON: EINVAL"
+out=$(errno_of 'BIG')
+assert_eq "$(echo "$out" | head -1)" "EFBIG" "event over 6 MB: EFBIG"
+out=$(errno_of '{"fail":1}')
+assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "handler error: EREMOTEIO"
+assert_match "$(echo "$out" | tail -1)" '"errorType":"HandlerError"' "error JSON is the response"
+out=$(errno_of '{"crash":1}')
+assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "runtime crash: EREMOTEIO"
+assert_match "$(echo "$out" | tail -1)" 'Runtime.ExitError.*|Runtime exited with error: signal: KILL' "Runtime.ExitError"
+out=$(errno_of '{"sleep":1}')
+assert_eq "$(echo "$out" | head -1)" "ETIMEDOUT" "timeout: ETIMEDOUT"
+assert_match "$(echo "$out" | tail -1)" 'Task timed out after 2.00 seconds' "timeout message"
+assert_match "$(cat "$F/logs")" $'Status: timeout' "REPORT says Status: timeout"
+echo '{}' > "$F/invoke"
+assert_eq "$(cat "$F/invoke")" '{"echo":{}}' "works again after a timeout (cold start)"
+: > "$F/invoke"
+assert_eq "$(cat "$F/invoke")" '{"echo":{}}' "empty input invokes nothing"
+/bin/echo '{"fail":1}' > "$F/invoke" 2>/dev/null; rc=$?
+assert_eq "$rc" "1" "/bin/echo exits 1 on a function error"
+bash -c 'echo "{\"fail\":1}" > "$1"' _ "$F/invoke" 2>/dev/null; rc=$?
+assert_eq "$rc" "1" "bash builtin echo exits 1 too (the write fails)"
+
+# no code, missing bootstrap, bootstrap without x bit: ENOEXEC
+mkdir "$MNT/functions/empty"
+F=$MNT/functions/empty; out=$(errno_of '{}'); F=$MNT/functions/sh
+assert_eq "$(echo "$out" | head -1)" "ENOEXEC" "no code: ENOEXEC"
+assert_match "$(echo "$out" | tail -1)" 'code.zip' "and the error names the fix"
+mkdir "$MNT/functions/nox"
+$MKZIP bootstrap-noexec "$WORK/nox.zip"
+cp "$WORK/nox.zip" "$MNT/functions/nox/code.zip"
+F=$MNT/functions/nox; out=$(errno_of '{}'); F=$MNT/functions/sh
+assert_eq "$(echo "$out" | head -1)" "ENOEXEC" "bootstrap without x bit: ENOEXEC"
+assert_match "$(echo "$out" | tail -1)" 'Runtime.InvalidEntrypoint' "Runtime.InvalidEntrypoint"
+
+# a deploy drains the warm environment
+cp "$WORK/sh.zip" "$F/code.zip"
+echo '{"d":1}' > "$F/invoke"
+# cold starts: the first call, after the crash, after the timeout, now
+assert_eq "$(grep -c 'Init Duration' "$F/logs")" "4" "new code: cold start again"
+: > "$F/logs"
+assert_eq "$(stat -c %s "$F/logs")" "0" ": > logs clears the log"
+echo '{"e":1}' > "$F/invoke"
+assert_match "$(cat "$F/logs")" 'START' "logging goes on after a clear"
+done_testing
