@@ -99,7 +99,7 @@ test: deps all
 	@$(MAKE) --no-print-directory test-run
 
 test-run:
-	LAMBDAFS_BUILD=$(BUILD) prove --timer -e '' $(UNIT_BINS) tests/integration/t*.sh
+	LAMBDAFS_BUILD=$(BUILD) prove --timer -e '' $(UNIT_BINS) tests/runtimes/test_runtimes.py tests/integration/t*.sh
 check: test
 
 test-unit: all

@@ -26,6 +26,8 @@ char *flog_path_for(const char *state_dir, const char *name);
 /* Appends one event with the current time; embedded newlines become \r,
  * as AWS runtimes do, so one call is one line. */
 void flog_line(struct flog *l, const char *msg, size_t len);
+/* Appends a line that already starts with its own timestamp. */
+void flog_raw(struct flog *l, const char *msg, size_t len);
 void flog_printf(struct flog *l, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

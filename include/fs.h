@@ -15,11 +15,15 @@ struct registry;
 /*
  * Mounts cfg->mountpoint and serves requests until it is unmounted
  * (fusermount3 -u) or SIGINT/SIGTERM/SIGHUP arrives; daemonizes after
- * mounting unless cfg->foreground. Returns the process exit status:
+ * mounting unless cfg->foreground, then calls ready(). Returns the process exit status:
  * 0 after a clean unmount, 1 when mounting failed (message logged).
  */
-int fs_main(struct registry *reg, struct invoker *iv,
-	    const struct config *cfg);
+/* Called once mounted and daemonized, before serving; returns the
+ * invoker the file system uses, or NULL to give up (message logged). */
+typedef struct invoker *(*fs_ready_fn)(void *arg);
+
+int fs_main(struct registry *reg, const struct config *cfg,
+	    fs_ready_fn ready, void *arg);
 
 /* Checks that mnt is an existing, empty directory. On failure returns -1
  * and sets *cause (free it) to one line for the user. */

@@ -90,35 +90,48 @@ static void rotate_locked(struct flog *l)
 	l->fd = fd;
 }
 
-void flog_line(struct flog *l, const char *msg, size_t len)
+static void flog_append(struct flog *l, const char *msg, size_t len,
+			bool stamp)
 {
 	char ts[40];
 	char *line;
-	size_t i, n;
+	size_t i, n = 0;
 
 	if (!l)
 		return;
 	if (len > FLOG_MAX_LINE) {
-		flog_line(l, msg, FLOG_MAX_LINE);
-		flog_line(l, msg + FLOG_MAX_LINE, len - FLOG_MAX_LINE);
+		flog_append(l, msg, FLOG_MAX_LINE, stamp);
+		flog_append(l, msg + FLOG_MAX_LINE, len - FLOG_MAX_LINE, stamp);
 		return;
 	}
 	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
-	util_format_iso_time(util_now_ms(), ts);
-	n = strlen(ts);
-	line = xmalloc(n + 1 + len + 1);
-	memcpy(line, ts, n);
-	line[n] = ' ';
+	line = xmalloc(40 + len + 2);
+	if (stamp) {
+		util_format_iso_time(util_now_ms(), ts);
+		n = strlen(ts);
+		memcpy(line, ts, n);
+		line[n++] = ' ';
+	}
 	for (i = 0; i < len; i++)
-		line[n + 1 + i] = msg[i] == '\n' ? '\r' : msg[i];
-	line[n + 1 + len] = '\n';
+		line[n + i] = msg[i] == '\n' ? '\r' : msg[i];
+	line[n + len] = '\n';
 	pthread_mutex_lock(&l->lock);
-	if (write(l->fd, line, n + len + 2) < 0)
+	if (write(l->fd, line, n + len + 1) < 0)
 		log_warn("cannot append to '%s'", l->path);
 	rotate_locked(l);
 	pthread_mutex_unlock(&l->lock);
 	free(line);
+}
+
+void flog_line(struct flog *l, const char *msg, size_t len)
+{
+	flog_append(l, msg, len, true);
+}
+
+void flog_raw(struct flog *l, const char *msg, size_t len)
+{
+	flog_append(l, msg, len, false);
 }
 
 void flog_printf(struct flog *l, const char *fmt, ...)

@@ -100,6 +100,8 @@ struct fh {
 	bool wrote;	/* FH_INVOKE: this handle sent an event */
 	bool snapped;	/* FH_INVOKE: data holds the latest response */
 	size_t rpos;	/* FH_INVOKE: read cursor in data */
+	int err;	/* FH_INVOKE: a failed write's error, repeated until
+			   the next flush (see invoke_write) */
 };
 
 struct removal {
@@ -1331,6 +1333,11 @@ static int invoke_one(struct fh *h, size_t from, size_t len)
 	json_t *j;
 	int r;
 
+	/* the value without the whitespace that separated it from the last */
+	while (len && strchr(" \t\r\n", h->w.data[from])) {
+		from++;
+		len--;
+	}
 	if (len > FS_INVOKE_MAX_EVENT)
 		return -EFBIG;
 	j = json_loadb(h->w.data + from, len, JSON_DECODE_ANY, &jerr);
@@ -1356,10 +1363,11 @@ static int invoke_one(struct fh *h, size_t from, size_t len)
 	return r == -ESHUTDOWN ? -EINTR : r;
 }
 
+static int invoke_write_run(struct fh *h, const char *data, size_t size);
+
 static int invoke_write(struct fh *h, const char *data, size_t size)
 {
-	size_t end;
-	int r, s;
+	int r;
 
 	if (h->snapped) {
 		/* a reader that starts writing reads its own answers */
@@ -1368,7 +1376,26 @@ static int invoke_write(struct fh *h, const char *data, size_t size)
 		h->len = h->rpos = 0;
 		h->snapped = false;
 	}
+	/*
+	 * The kernel splits a large write(2) into several requests; when one
+	 * fails, the caller sees a short write and sends the rest again (cat
+	 * does). Those leftover bytes are the tail of the failed value, so
+	 * every write gets the same error until the writer closes (flush).
+	 */
+	if (h->err)
+		return h->err;
 	h->wrote = true;
+	r = invoke_write_run(h, data, size);
+	if (r < 0)
+		h->err = r;
+	return r;
+}
+
+static int invoke_write_run(struct fh *h, const char *data, size_t size)
+{
+	size_t end;
+	int r, s;
+
 	r = buf_append(&h->w, data, size);
 	if (r < 0) {
 		buf_reset(&h->w);
@@ -1553,6 +1580,8 @@ static int fs_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (h->kind == FH_STAGE && h->dirty)
 		return stage_commit(h);
+	if (h->kind == FH_INVOKE)
+		h->err = 0;
 	if (h->kind == FH_INVOKE && h->applied < h->w.len) {
 		bool blank = strspn(h->w.data + h->applied, " \t\r\n") ==
 			     h->w.len - h->applied;
@@ -1726,7 +1755,14 @@ static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->attr_timeout = 1.0;
 	cfg->negative_timeout = 0;
 	cfg->hard_remove = 1;
-	cfg->intr = 1; /* Ctrl-C reaches a caller blocked in invoke */
+	/*
+	 * Ctrl-C reaches a caller blocked in invoke: libfuse then signals
+	 * the worker with SIGUSR1, whose no-op handler fs_main installs
+	 * (libfuse 3.14 only installs its own when intr is set before
+	 * fuse_new, and has no option for it).
+	 */
+	cfg->intr = 1;
+	cfg->intr_signal = SIGUSR1;
 	cfg->nullpath_ok = 0;
 	return NULL;
 }
@@ -1798,6 +1834,11 @@ int fs_check_mountpoint(const char *mnt, char **cause)
 	return 0;
 }
 
+static void fs_intr_handler(int sig)
+{
+	(void)sig;
+}
+
 static int open_daemon_log(const char *state_dir)
 {
 	char *dir = xasprintf("%s/logs", state_dir);
@@ -1813,8 +1854,8 @@ static int open_daemon_log(const char *state_dir)
 	return fd;
 }
 
-int fs_main(struct registry *reg, struct invoker *iv,
-	    const struct config *cfg)
+int fs_main(struct registry *reg, const struct config *cfg,
+	    fs_ready_fn ready, void *arg)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *lc = NULL;
@@ -1826,7 +1867,6 @@ int fs_main(struct registry *reg, struct invoker *iv,
 	size_t i;
 
 	fs.reg = reg;
-	fs.iv = iv;
 	fs.cfg = cfg;
 	fs.start_ms = util_now_ms();
 	fs.uid = getuid();
@@ -1834,6 +1874,12 @@ int fs_main(struct registry *reg, struct invoker *iv,
 	pthread_mutex_init(&fs.lock, NULL);
 	pthread_cond_init(&fs.inval_cond, NULL);
 
+	{
+		struct sigaction sa = { .sa_handler = fs_intr_handler };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGUSR1, &sa, NULL);
+	}
 	fuse_opt_add_arg(&args, "lambdafs");
 	fuse_opt_add_arg(&args, "-o");
 	fuse_opt_add_arg(&args, "fsname=lambdafs,subtype=lambdafs,"
@@ -1861,6 +1907,10 @@ int fs_main(struct registry *reg, struct invoker *iv,
 	if (logfd != -1)
 		log_set_fd(logfd);
 	registry_note_pid(reg);
+	/* threads started before fuse_daemonize's fork would be lost */
+	fs.iv = ready(arg);
+	if (!fs.iv)
+		goto out;
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0) {
 		log_warnx("cannot set signal handlers");
 		goto out;

@@ -199,6 +199,22 @@ static const struct rapi_callbacks env_callbacks = {
 
 /* ---------- output of the runtime -> the function's log ---------- */
 
+/* Node's console lines carry AWS's own timestamp; don't add a second. */
+static void log_runtime_line(struct flog *l, const char *p, size_t n)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ\t";
+	size_t i;
+
+	for (i = 0; i < sizeof(shape) - 1 && i < n; i++)
+		if (shape[i] == 'd' ? !(p[i] >= '0' && p[i] <= '9')
+				    : p[i] != shape[i])
+			break;
+	if (i == sizeof(shape) - 1)
+		flog_raw(l, p, n);
+	else
+		flog_line(l, p, n);
+}
+
 static void *env_reader(void *arg)
 {
 	struct env *e = arg;
@@ -234,8 +250,8 @@ static void *env_reader(void *arg)
 				used += (size_t)r;
 				while ((nl = memchr(start, '\n',
 						    used - (size_t)(start - buf)))) {
-					flog_line(e->pool->log, start,
-						  (size_t)(nl - start));
+					log_runtime_line(e->pool->log, start,
+							 (size_t)(nl - start));
 					start = nl + 1;
 				}
 				used -= (size_t)(start - buf);

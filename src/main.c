@@ -31,12 +31,30 @@ static const char *host_arch(void)
 
 static int print_check(const struct config *cfg);
 
+struct start_params {
+	struct invoker_params p;
+	struct invoker *iv; /* set by start_invoker */
+};
+
+/* fs_main's ready hook: the invoker's threads must start after the
+ * daemonizing fork. */
+static struct invoker *start_invoker(void *arg)
+{
+	struct start_params *sp = arg;
+	int r = invoker_start(&sp->p, &sp->iv);
+
+	if (r < 0) {
+		log_warnx("cannot start the invoker: %s", strerror(-r));
+		return NULL;
+	}
+	return sp->iv;
+}
+
 int main(int argc, char **argv)
 {
 	struct registry_params rp;
 	struct registry *reg = NULL;
-	struct invoker *iv = NULL;
-	struct invoker_params ip;
+	struct start_params sp = { 0 };
 	struct config cfg;
 	char *cause = NULL;
 	int status = 1, r;
@@ -85,19 +103,13 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	ip.reg = reg;
-	ip.state_dir = cfg.state_dir;
-	ip.max_envs = cfg.max_envs;
-	ip.idle_ttl = cfg.idle_ttl;
-	r = invoker_start(&ip, &iv);
-	if (r < 0) {
-		fprintf(stderr, "lambdafs: cannot start the invoker: %s\n",
-			strerror(-r));
-		goto out;
-	}
-	status = fs_main(reg, iv, &cfg);
+	sp.p.reg = reg;
+	sp.p.state_dir = cfg.state_dir;
+	sp.p.max_envs = cfg.max_envs;
+	sp.p.idle_ttl = cfg.idle_ttl;
+	status = fs_main(reg, &cfg, start_invoker, &sp);
 out:
-	invoker_stop(iv);
+	invoker_stop(sp.iv);
 	free(cause);
 	registry_close(reg);
 	curl_global_cleanup();

@@ -17,9 +17,9 @@ assert_eq "$rc" 0 "echo > invoke succeeds"
 assert_eq "$(cat "$F/invoke")" '{"echo":{"a":1}}' "cat invoke gives the latest response"
 exec 3<>"$F/invoke"
 echo '{"b":2}' >&3
-assert_eq "$(head -n1 <&3)" '{"echo":{"b":2}}' "same-fd conversation"
+assert_eq "$(head -n1 <&3 2>/dev/null)" '{"echo":{"b":2}}' "same-fd conversation"
 printf '{"c":3}\n{"c":4}\n' >&3
-assert_eq "$(head -n2 <&3 | tr '\n' ' ')" '{"echo":{"c":3}} {"echo":{"c":4}} ' "JSON Lines run in order"
+assert_eq "$(head -n2 <&3 2>/dev/null | tr '\n' ' ')" '{"echo":{"c":3}} {"echo":{"c":4}} ' "JSON Lines run in order"
 exec 3>&-
 
 logs=$(cat "$F/logs")
@@ -35,8 +35,10 @@ errno_of() { # cmd: runs python writing stdin-arg to invoke, prints errno name
 	python3 - "$F/invoke" "$1" <<'PY'
 import errno, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
+data = sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}'
 try:
-    os.write(fd, sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}')
+    while data:  # like cat: a short write is retried with the rest
+        data = data[os.write(fd, data):]
     print("OK")
 except OSError as e:
     print(errno.errorcode[e.errno])
@@ -71,6 +73,14 @@ assert_eq "$rc" "1" "/bin/echo exits 1 on a function error"
 bash -c 'echo "{\"fail\":1}" > "$1"' _ "$F/invoke" 2>/dev/null; rc=$?
 assert_eq "$rc" "1" "bash builtin echo exits 1 too (the write fails)"
 
+# a blocked caller gives up on Ctrl-C (SIGINT), long before the timeout
+echo '{"Timeout": 60}' > "$F/config.json"
+start=$(date +%s)
+timeout -s INT 1 /bin/sh -c "/bin/echo '{\"sleep\":1}' > '$F/invoke'" 2>/dev/null
+took=$(( $(date +%s) - start ))
+assert_true "SIGINT releases a caller blocked in invoke (took ${took}s)" test "$took" -lt 10
+echo '{"Timeout": 2}' > "$F/config.json"
+
 # no code, missing bootstrap, bootstrap without x bit: ENOEXEC
 mkdir "$MNT/functions/empty"
 F=$MNT/functions/empty; out=$(errno_of '{}'); F=$MNT/functions/sh
@@ -86,8 +96,9 @@ assert_match "$(echo "$out" | tail -1)" 'Runtime.InvalidEntrypoint' "Runtime.Inv
 # a deploy drains the warm environment
 cp "$WORK/sh.zip" "$F/code.zip"
 echo '{"d":1}' > "$F/invoke"
-# cold starts: the first call, after the crash, after the timeout, now
-assert_eq "$(grep -c 'Init Duration' "$F/logs")" "4" "new code: cold start again"
+# cold starts: the first call, after the crash, after the timeout, after
+# the interrupt, now
+assert_eq "$(grep -c 'Init Duration' "$F/logs")" "5" "new code: cold start again"
 : > "$F/logs"
 assert_eq "$(stat -c %s "$F/logs")" "0" ": > logs clears the log"
 echo '{"e":1}' > "$F/invoke"
