@@ -72,4 +72,33 @@ for i in 1 2 3; do
 done
 t_dep=$(printf '%s\n' "${tot[@]}" | sort -n | sed -n 2p)
 echo "deploy of a $(($(stat -c %s "$WORK/big.zip") / 1048576)) MB zip: $(ms "$t_dep") ms; cp to tmpfs: $(ms "$t_floor") ms; ratio $(python3 -c "print('%.1f'%($t_dep/$t_floor))")x (goal <= 3x)"
+
+# invoke: a python echo function, warm, through the mount
+mkdir -p "$WORK/echo"
+printf 'def handler(event, context):\n    return event\n' > "$WORK/echo/echo.py"
+(cd "$WORK/echo" && zip -q ../echo.zip echo.py)
+mkdir "$MNT/functions/echo"
+echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo/config.json"
+cp "$WORK/echo.zip" "$MNT/functions/echo/code.zip"
+"$BUILD/bench/invoke_bench" "$MNT/functions/echo/invoke" "$MNT/status" 2000
+t_shell=$(python3 - "$MNT/functions/echo/invoke" <<'PY'
+import subprocess, sys, time
+ts = []
+for _ in range(50):
+    t = time.perf_counter()
+    subprocess.run(["sh", "-c", 'echo "{}" > "$1"; cat "$1" > /dev/null', "_", sys.argv[1]], check=True)
+    ts.append(time.perf_counter() - t)
+ts.sort(); print("%.1f" % (ts[len(ts)//2] * 1000))
+PY
+)
+echo "warm invoke with sh -c 'echo > invoke; cat invoke' (includes sh start): p50 $t_shell ms"
+# cold start: a config change drains the environment, the next call is cold
+coldest=()
+for i in 1 2 3 4 5; do
+	echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/echo/config.json"
+	echo '{}' > "$MNT/functions/echo/invoke"
+done
+cold=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/echo.log" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+t_py=$(median 11 python3 -c pass)
+echo "cold start (spawn to first /next, median of 5): $cold ms; python3 -c pass: $(ms "$t_py") ms; ratio $(python3 -c "print('%.2f' % ($cold / ($t_py * 1000)))")x (goal <= 1.15x of interpreter start + bootstrap import)"
 stop
