@@ -99,6 +99,6 @@ for i in 1 2 3 4 5; do
 	echo '{}' > "$MNT/functions/echo/invoke"
 done
 cold=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/echo.log" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-t_py=$(median 11 python3 -c pass)
-echo "cold start (spawn to first /next, median of 5): $cold ms; python3 -c pass: $(ms "$t_py") ms; ratio $(python3 -c "print('%.2f' % ($cold / ($t_py * 1000)))")x (goal <= 1.15x of interpreter start + bootstrap import)"
+t_py=$(median 11 /usr/bin/python3 -c pass)
+echo "cold start (spawn to first /next, median of 5): $cold ms; /usr/bin/python3 -c pass: $(ms "$t_py") ms; ratio $(python3 -c "print('%.2f' % ($cold / ($t_py * 1000)))")x (goal <= 1.15x of interpreter start + bootstrap import)"
 stop
