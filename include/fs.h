@@ -29,6 +29,9 @@ int fs_main(struct registry *reg, const struct config *cfg,
  * and sets *cause (free it) to one line for the user. */
 int fs_check_mountpoint(const char *mnt, char **cause);
 
+/* Tells the kernel a function's log grew (invoke.h's on_log hook). */
+void fs_note_log(const char *name, void *arg);
+
 /* "3.14.0" */
 const char *fs_fuse_version(void);
 

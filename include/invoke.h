@@ -20,6 +20,10 @@ struct invoker_params {
 	const char *state_dir;
 	int max_envs;	/* per function */
 	int idle_ttl;	/* seconds */
+	/* Called (without locks) after lines were appended to a function's
+	 * log, at most every 50 ms per environment; may be NULL. */
+	void (*on_log)(const char *name, void *arg);
+	void *arg;
 };
 
 /* The answer to one invocation. */

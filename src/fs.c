@@ -202,6 +202,13 @@ static void *fs_inval_thread(void *arg)
 	return NULL;
 }
 
+void fs_note_log(const char *name, void *arg)
+{
+	(void)arg;
+	/* tail -f sees the new size at its next poll, not a second later */
+	fs_invalidate("/functions/%s/logs", name);
+}
+
 /* The paths of a function whose code or configuration changed. */
 static void fs_invalidate_function(const char *name)
 {

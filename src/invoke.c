@@ -112,6 +112,8 @@ struct invoker {
 	char *runtimes_dir;
 	int max_envs;
 	int idle_ttl;
+	void (*on_log)(const char *name, void *arg);
+	void *on_log_arg;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -223,6 +225,7 @@ static void *env_reader(void *arg)
 	size_t used = 0;
 	struct pollfd pfd[2];
 	bool out_open = true, proc_open = true;
+	int64_t last_note = 0;
 
 	pfd[0].fd = e->outfd;
 	pfd[0].events = POLLIN;
@@ -247,6 +250,8 @@ static void *env_reader(void *arg)
 					flog_line(e->pool->log, buf, used);
 				used = 0;
 			} else {
+				bool logged;
+
 				used += (size_t)r;
 				while ((nl = memchr(start, '\n',
 						    used - (size_t)(start - buf)))) {
@@ -254,8 +259,14 @@ static void *env_reader(void *arg)
 							 (size_t)(nl - start));
 					start = nl + 1;
 				}
+				logged = start != buf;
 				used -= (size_t)(start - buf);
 				memmove(buf, start, used);
+				if (iv->on_log && logged &&
+				    util_mono_ns() - last_note > 50000000LL) {
+					last_note = util_mono_ns();
+					iv->on_log(e->pool->name, iv->on_log_arg);
+				}
 				if (used == FLOG_MAX_LINE) {
 					flog_line(e->pool->log, buf, used);
 					used = 0;
@@ -782,6 +793,8 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	iv->runtimes_dir = find_runtimes_dir();
 	iv->max_envs = p->max_envs;
 	iv->idle_ttl = p->idle_ttl;
+	iv->on_log = p->on_log;
+	iv->on_log_arg = p->arg;
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->cond, NULL);
 	{
@@ -1163,6 +1176,8 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 			    fe.memory_mb, (peak_kb + 1023) / 1024, init, st);
 		e->init_reported = true;
 	}
+	if (iv->on_log)
+		iv->on_log(name, iv->on_log_arg);
 	r = res->err;
 out:
 	inv_free(inv);

@@ -99,6 +99,13 @@ echo '{"d":1}' > "$F/invoke"
 # cold starts: the first call, after the crash, after the timeout, after
 # the interrupt, now
 assert_eq "$(grep -c 'Init Duration' "$F/logs")" "5" "new code: cold start again"
+tail -n0 -s 0.1 -f "$F/logs" > "$WORK/tail.out" 2>/dev/null &
+tpid=$!
+sleep 0.3
+echo '{"t":1}' > "$F/invoke"
+sleep 0.5
+kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+assert_match "$(cat "$WORK/tail.out")" 'REPORT RequestId' "tail -f sees START/END/REPORT within half a second"
 : > "$F/logs"
 assert_eq "$(stat -c %s "$F/logs")" "0" ": > logs clears the log"
 echo '{"e":1}' > "$F/invoke"
