@@ -65,6 +65,13 @@ char *invoke_latest(struct invoker *iv, const char *name, size_t *len);
 void invoke_forget(struct invoker *iv, const char *name);
 /* Path of a function's log file (caller frees). */
 char *invoke_log_path(struct invoker *iv, const char *name);
+/* Ids of a function's live environments (malloc'd array, free it);
+ * returns the count. */
+size_t invoke_instances(struct invoker *iv, const char *name, unsigned **ids);
+/* One environment as JSON (pid, state, port, since, rss...), with a
+ * trailing newline; caller frees. NULL with errno ENOENT. */
+char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
+			   size_t *len);
 /* Number of live environments, for status. */
 size_t invoke_env_count(struct invoker *iv);
 

@@ -62,6 +62,8 @@ enum node {
 	N_CODEZIP,
 	N_INVOKE,
 	N_LOGS,
+	N_INSTANCES,	/* functions/F/instances/ */
+	N_INSTANCE,	/* functions/F/instances/<id>.json */
 	N_CODE,	/* code/ and below: rest is the path inside */
 	N_OPT,	/* opt/ and below */
 	N_LAYERS,
@@ -278,6 +280,19 @@ static void parse_path(const char *path, struct fs_path *fp)
 		snprintf(fp->name, sizeof(fp->name), "%s", c);
 		if (!next_component(&p, c, sizeof(c))) {
 			fp->kind = N_FUNC;
+			return;
+		}
+		if (!strcmp(c, "instances")) {
+			if (!next_component(&p, c, sizeof(c))) {
+				fp->kind = N_INSTANCES;
+				return;
+			}
+			n = strlen(c);
+			if (*p || n < 6 || strcmp(c + n - 5, ".json"))
+				return;
+			c[n - 5] = '\0';
+			if (parse_version(c, &fp->version))
+				fp->kind = N_INSTANCE;
 			return;
 		}
 		if (!strcmp(c, "code") || !strcmp(c, "opt")) {
@@ -578,6 +593,9 @@ static char *gen_doc(const struct fs_path *fp, size_t *len)
 	case N_LVERJSON:
 		return registry_layer_version_json(fs.reg, fp->name,
 						   fp->version, len);
+	case N_INSTANCE:
+		return invoke_instance_json(fs.iv, fp->name,
+					    (unsigned)fp->version, len);
 	default:
 		errno = EINVAL;
 		return NULL;
@@ -831,9 +849,16 @@ static int fs_getattr(const char *path, struct stat *st,
 		fill_stat(st, S_IFDIR | 0755, 0, info.modified_ms);
 		st->st_nlink = 4;
 		return 0;
+	case N_INSTANCES:
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		fill_stat(st, S_IFDIR | 0555, 0, util_now_ms());
+		return 0;
 	case N_STATUS:
 	case N_CONFIG:
 	case N_LVERJSON:
+	case N_INSTANCE:
 		doc = gen_doc(&fp, &len);
 		if (!doc)
 			return -errno;
@@ -951,7 +976,23 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		fill_name(&df, "opt", NULL);
 		fill_name(&df, "invoke", NULL);
 		fill_name(&df, "logs", NULL);
+		fill_name(&df, "instances", NULL);
 		return 0;
+	case N_INSTANCES: {
+		unsigned *ids;
+		size_t k, cnt;
+
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		cnt = invoke_instances(fs.iv, fp.name, &ids);
+		for (k = 0; k < cnt; k++) {
+			snprintf(name, sizeof(name), "%u.json", ids[k]);
+			fill_name(&df, name, NULL);
+		}
+		free(ids);
+		return 0;
+	}
 	case N_LAYER:
 		n = registry_layer_versions(fs.reg, fp.name, &v);
 		if (n < 0)
@@ -1028,6 +1069,7 @@ static int fs_rmdir(const char *path)
 		return r;
 	case N_CODE:
 	case N_OPT:
+	case N_INSTANCES:
 		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_NONE:
 		return -ENOENT;
@@ -1067,6 +1109,7 @@ static int fs_unlink(const char *path)
 		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_INVOKE:
 	case N_LOGS:
+	case N_INSTANCE:
 		return removal_active(fp.name) ? 0 : -EPERM;
 	case N_LVER:
 	case N_LVERJSON:
@@ -1165,6 +1208,7 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 	switch (fp.kind) {
 	case N_STATUS:
 	case N_LVERJSON:
+	case N_INSTANCE:
 	case N_CONFIG:
 		if (wants_write(fi->flags) && fp.kind != N_CONFIG)
 			return fp.kind == N_STATUS ? -EACCES : -EROFS;

@@ -1232,3 +1232,78 @@ size_t invoke_env_count(struct invoker *iv)
 	pthread_mutex_unlock(&iv->lock);
 	return n;
 }
+
+static struct pool *pool_find_locked(struct invoker *iv, const char *name)
+{
+	struct pool *p;
+
+	for (p = iv->pools; p; p = p->next)
+		if (!strcmp(p->name, name))
+			return p;
+	return NULL;
+}
+
+size_t invoke_instances(struct invoker *iv, const char *name, unsigned **ids)
+{
+	struct pool *p;
+	struct env *e;
+	size_t n = 0;
+
+	pthread_mutex_lock(&iv->lock);
+	p = pool_find_locked(iv, name);
+	*ids = xcalloc(p ? (size_t)p->nlive + 1 : 1, sizeof(**ids));
+	for (e = p ? p->envs : NULL; e; e = e->next)
+		if (e->state != ENV_DEAD && n < (size_t)p->nlive)
+			(*ids)[n++] = e->id;
+	pthread_mutex_unlock(&iv->lock);
+	return n;
+}
+
+char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
+			   size_t *len)
+{
+	static const char *const states[] = { "starting", "idle", "busy",
+					      "dead" };
+	struct pool *p;
+	struct env *e;
+	json_t *j = NULL;
+	char *text, *out = NULL;
+	int64_t now = util_mono_ns(), wall = util_now_ms();
+	char since[40];
+
+	pthread_mutex_lock(&iv->lock);
+	p = pool_find_locked(iv, name);
+	for (e = p ? p->envs : NULL; e; e = e->next) {
+		if (e->id != id || e->state == ENV_DEAD)
+			continue;
+		util_format_iso_time(wall - (now - e->spawned_ns) / 1000000,
+				     since);
+		j = json_pack("{s:i, s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:s}",
+			      "id", (int)e->id, "executor", "subprocess",
+			      "pid", (int)e->pid, "state", states[e->state],
+			      "port", (int)e->port, "since", since,
+			      "peak_rss_kb",
+			      (json_int_t)(e->pid > 0 ? subproc_peak_kb(e->pid)
+						      : 0),
+			      "idle_ms",
+			      (json_int_t)(e->state == ENV_IDLE
+						   ? (now - e->idle_since_ns) /
+							     1000000
+						   : 0),
+			      "revision", e->revision);
+		break;
+	}
+	pthread_mutex_unlock(&iv->lock);
+	if (!j) {
+		errno = ENOENT;
+		return NULL;
+	}
+	text = json_dumps(j, JSON_INDENT(2));
+	json_decref(j);
+	if (text) {
+		*len = strlen(text) + 1;
+		out = xasprintf("%s\n", text);
+		free(text);
+	}
+	return out;
+}
