@@ -1083,8 +1083,17 @@ static int infer_runtime(const struct bundle_info *info, bool has_handler,
 	size_t kinds = 0;
 
 	if (info->has_bootstrap) {
-		found[kinds++] = "bootstrap";
-		fam = FAM_PROVIDED;
+		/*
+		 * A bootstrap makes it a custom runtime, whatever else the zip
+		 * holds (aws-lambda-ric setups ship index.mjs beside it); the
+		 * handler defaults to the one the other file suggests.
+		 */
+		*runtime = "provided.al2023";
+		if (!has_handler && node)
+			*handler = "index.handler";
+		else if (!has_handler && info->has_lambda_function_py)
+			*handler = "lambda_function.lambda_handler";
+		return 0;
 	}
 	if (info->has_lambda_function_py) {
 		found[kinds++] = "lambda_function.py";

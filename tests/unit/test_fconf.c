@@ -875,20 +875,19 @@ static void test_infer(void)
 	set_name(i.first_js, "index.cjs");
 	infer("{}", &i, "nodejs20.x", "index.handler", NULL);
 
-	/* Ambiguous: two entry points. */
+	/* A bootstrap wins: a custom runtime with its handler's code. */
 	i = zip_info();
 	i.has_bootstrap = true;
 	i.has_lambda_function_py = true;
 	i.root_py = 1;
-	infer("{}", &i, NULL, NULL,
-	      "cannot infer the runtime: the zip has both bootstrap and "
-	      "lambda_function.py at its root; set Runtime and Handler in "
-	      "config.json");
+	infer("{}", &i, "provided.al2023", "lambda_function.lambda_handler",
+	      NULL);
 	i.has_index_mjs = true;
-	infer("{}", &i, NULL, NULL,
-	      "cannot infer the runtime: the zip has both bootstrap and "
-	      "lambda_function.py and index.mjs at its root; set Runtime and "
-	      "Handler in config.json");
+	infer("{}", &i, "provided.al2023", "index.handler", NULL);
+	infer("{\"Handler\":\"app.run\"}", &i, "provided.al2023", "app.run",
+	      NULL);
+
+	/* Ambiguous: two entry points. */
 	i = zip_info();
 	i.has_lambda_function_py = true;
 	i.has_index_js = true;
