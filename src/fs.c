@@ -1264,6 +1264,13 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
 		fi->nonseekable = 1;
+		/*
+		 * NEEDSWORK: the kernel holds the inode lock across a
+		 * direct_io write unless FOPEN_PARALLEL_DIRECT_WRITES is set,
+		 * which libfuse 3.14 cannot express (parallel_direct_writes
+		 * came in 3.15), so concurrent writers to one invoke file run
+		 * one at a time.
+		 */
 		return 0;
 	}
 	case N_LOGS: {
