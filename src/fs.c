@@ -43,13 +43,11 @@
 
 #include "common.h"
 #include "buf.h"
-#include "bundle.h"
 #include "config.h"
 #include "fs.h"
 #include "invoke.h"
 #include "log.h"
 #include "registry.h"
-#include "store.h"
 #include "util.h"
 
 enum node {
@@ -1984,9 +1982,6 @@ int fs_main(struct registry *reg, const struct config *cfg,
 	if (pthread_create(&inval_thread, NULL, fs_inval_thread, NULL) == 0)
 		inval_started = true;
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
-	log_info("lambdafs %s: fuse %s, sqlite %s, %s, jansson %s",
-		 LAMBDAFS_VERSION, fs_fuse_version(), store_sqlite_version(),
-		 bundle_version(), JANSSON_VERSION);
 	log_info("mounted '%s' (state '%s', pid %d)", cfg->mountpoint,
 		 cfg->state_dir, (int)getpid());
 	lc = fuse_loop_cfg_create();

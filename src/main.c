@@ -10,13 +10,17 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "common.h"
 #include "config.h"
+#include "bundle.h"
 #include "fs.h"
 #include "invoke.h"
 #include "log.h"
+#include "rapi.h"
 #include "registry.h"
+#include "store.h"
 #include "util.h"
 
 static const char *host_arch(void)
@@ -41,7 +45,14 @@ struct start_params {
 static struct invoker *start_invoker(void *arg)
 {
 	struct start_params *sp = arg;
-	int r = invoker_start(&sp->p, &sp->iv);
+	int r;
+
+	/* the daemon's own log (after daemonizing): program and libraries */
+	log_info("lambdafs %s: fuse %s, sqlite %s, %s, jansson %s, "
+		 "libmicrohttpd %s",
+		 LAMBDAFS_VERSION, fs_fuse_version(), store_sqlite_version(),
+		 bundle_version(), JANSSON_VERSION, rapi_mhd_version());
+	r = invoker_start(&sp->p, &sp->iv);
 
 	if (r < 0) {
 		log_warnx("cannot start the invoker: %s", strerror(-r));
