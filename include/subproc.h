@@ -21,7 +21,8 @@ struct subproc_spec {
 };
 
 /*
- * Starts the program. Returns 0 and sets *pid and *pidfd (close it), or
+ * Starts the program. Returns 0 and sets *pid and *pidfd (close it; -1
+ * where pidfd_open is missing: then wait once the output pipe closes), or
  * -errno (e.g. -ENOENT, -EACCES: the program cannot be executed).
  */
 int subproc_start(const struct subproc_spec *spec, pid_t *pid, int *pidfd);

@@ -224,7 +224,7 @@ static void *env_reader(void *arg)
 	char *buf = xmalloc(FLOG_MAX_LINE);
 	size_t used = 0;
 	struct pollfd pfd[2];
-	bool out_open = true, proc_open = true;
+	bool out_open = true, proc_open = e->pidfd >= 0;
 	int64_t last_note = 0;
 
 	pfd[0].fd = e->outfd;
@@ -292,6 +292,23 @@ static void *env_reader(void *arg)
 			/* children of the runtime may hold the pipe open */
 			subproc_kill(e->pid);
 		}
+	}
+	if (e->pidfd < 0) {
+		/* no pidfd: the output closed, so the runtime is gone */
+		int status = 0;
+
+		subproc_kill(e->pid);
+		while (waitpid(e->pid, &status, 0) == -1 && errno == EINTR)
+			;
+		pthread_mutex_lock(&iv->lock);
+		e->exited = true;
+		e->status = status;
+		if (e->state != ENV_DEAD) {
+			e->state = ENV_DEAD;
+			e->pool->nlive--;
+		}
+		pthread_cond_broadcast(&iv->cond);
+		pthread_mutex_unlock(&iv->lock);
 	}
 	free(buf);
 	return NULL;
