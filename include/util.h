@@ -51,6 +51,11 @@ void util_format_iso_time(int64_t ms, char out[40]);
  */
 int util_json_scan(const char *p, size_t n, size_t *end);
 
+struct json_t;
+/* j as indented JSON text with a trailing newline, as the generated files
+ * show it; caller frees. NULL (ENOMEM) if it cannot be encoded. */
+char *util_json_pretty(const struct json_t *j, size_t *len);
+
 /* A random UUID v4 string (36 chars + NUL). */
 void util_uuid(char out[37]);
 

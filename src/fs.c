@@ -548,8 +548,7 @@ static char *status_json(size_t *len)
 {
 	size_t nfn = 0, nly = 0;
 	json_t *j, *http;
-	char *text, *out;
-	size_t n;
+	char *out;
 
 	registry_counts(fs.reg, &nfn, &nly);
 	http = json_pack("{s:s?, s:b}", "address", fs.cfg->http, "listening",
@@ -566,17 +565,8 @@ static char *status_json(size_t *len)
 		      (int)invoke_env_count(fs.iv), "http", http,
 		      "docker", "reachable", docker_reachable(), "fuse",
 		      fs_fuse_version());
-	text = json_dumps(j, JSON_INDENT(2));
+	out = util_json_pretty(j, len);
 	json_decref(j);
-	if (!text)
-		return NULL;
-	n = strlen(text);
-	out = xmalloc(n + 2);
-	memcpy(out, text, n);
-	out[n] = '\n';
-	out[n + 1] = '\0';
-	free(text);
-	*len = n + 1;
 	return out;
 }
 

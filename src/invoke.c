@@ -125,14 +125,22 @@ struct invoker {
 };
 
 /* ---------- pools ---------- */
-
-static struct pool *pool_get_locked(struct invoker *iv, const char *name)
+static struct pool *pool_find_locked(struct invoker *iv, const char *name)
 {
 	struct pool *p;
 
 	for (p = iv->pools; p; p = p->next)
 		if (!strcmp(p->name, name))
 			return p;
+	return NULL;
+}
+
+static struct pool *pool_get_locked(struct invoker *iv, const char *name)
+{
+	struct pool *p = pool_find_locked(iv, name);
+
+	if (p)
+		return p;
 	p = xcalloc(1, sizeof(*p));
 	p->name = xstrdup(name);
 	if (flog_open(iv->state_dir, name, &p->log) < 0)
@@ -1209,12 +1217,11 @@ char *invoke_latest(struct invoker *iv, const char *name, size_t *len)
 	char *out = NULL;
 
 	pthread_mutex_lock(&iv->lock);
-	for (p = iv->pools; p; p = p->next) {
-		if (!strcmp(p->name, name) && p->latest) {
-			out = xmalloc(p->latest_len + 1);
-			memcpy(out, p->latest, p->latest_len + 1);
-			*len = p->latest_len;
-		}
+	p = pool_find_locked(iv, name);
+	if (p && p->latest) {
+		out = xmalloc(p->latest_len + 1);
+		memcpy(out, p->latest, p->latest_len + 1);
+		*len = p->latest_len;
 	}
 	pthread_mutex_unlock(&iv->lock);
 	return out;
@@ -1226,10 +1233,9 @@ void invoke_forget(struct invoker *iv, const char *name)
 	struct env *e;
 
 	pthread_mutex_lock(&iv->lock);
-	for (p = iv->pools; p; p = p->next)
-		if (!strcmp(p->name, name))
-			for (e = p->envs; e; e = e->next)
-				env_kill_locked(e);
+	p = pool_find_locked(iv, name);
+	for (e = p ? p->envs : NULL; e; e = e->next)
+		env_kill_locked(e);
 	pthread_mutex_unlock(&iv->lock);
 }
 
@@ -1248,16 +1254,6 @@ size_t invoke_env_count(struct invoker *iv)
 		n += (size_t)p->nlive;
 	pthread_mutex_unlock(&iv->lock);
 	return n;
-}
-
-static struct pool *pool_find_locked(struct invoker *iv, const char *name)
-{
-	struct pool *p;
-
-	for (p = iv->pools; p; p = p->next)
-		if (!strcmp(p->name, name))
-			return p;
-	return NULL;
 }
 
 size_t invoke_instances(struct invoker *iv, const char *name, unsigned **ids)
@@ -1284,7 +1280,7 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 	struct pool *p;
 	struct env *e;
 	json_t *j = NULL;
-	char *text, *out = NULL;
+	char *out;
 	int64_t now = util_mono_ns(), wall = util_now_ms();
 	char since[40];
 
@@ -1315,12 +1311,7 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 		errno = ENOENT;
 		return NULL;
 	}
-	text = json_dumps(j, JSON_INDENT(2));
+	out = util_json_pretty(j, len);
 	json_decref(j);
-	if (text) {
-		*len = strlen(text) + 1;
-		out = xasprintf("%s\n", text);
-		free(text);
-	}
 	return out;
 }

@@ -144,15 +144,21 @@ static void layer_free(struct layer *l)
 	free(l);
 }
 
+/*
+ * The function and layer tables are arrays of pointers sorted by name;
+ * these two helpers serve both, given how to read an element's name.
+ */
+typedef const char *(*name_at_fn)(const void *arr, size_t i);
+
 /* Binary search; returns the index where name is or would be. */
-static size_t fn_index_locked(struct registry *reg, const char *name,
-			      bool *found)
+static size_t sorted_index(const void *arr, size_t n, name_at_fn name_at,
+			   const char *name, bool *found)
 {
-	size_t lo = 0, hi = reg->nfns;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		int c = strcmp(reg->fns[mid]->name, name);
+		int c = strcmp(name_at(arr, mid), name);
 
 		if (c == 0) {
 			*found = true;
@@ -165,6 +171,38 @@ static size_t fn_index_locked(struct registry *reg, const char *name,
 	}
 	*found = false;
 	return lo;
+}
+
+/* Inserts the pointer item at index at of a growable pointer array. */
+static void *sorted_insert(void *arr, size_t *n, size_t *cap, size_t at,
+			   void *item)
+{
+	void **v = arr;
+
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		v = xrealloc(v, *cap * sizeof(*v));
+	}
+	memmove(v + at + 1, v + at, (*n - at) * sizeof(*v));
+	v[at] = item;
+	(*n)++;
+	return v;
+}
+
+static const char *fn_name_at(const void *arr, size_t i)
+{
+	return ((struct fn *const *)arr)[i]->name;
+}
+
+static const char *layer_name_at(const void *arr, size_t i)
+{
+	return ((struct layer *const *)arr)[i]->name;
+}
+
+static size_t fn_index_locked(struct registry *reg, const char *name,
+			      bool *found)
+{
+	return sorted_index(reg->fns, reg->nfns, fn_name_at, name, found);
 }
 
 static struct fn *fn_find_locked(struct registry *reg, const char *name)
@@ -181,36 +219,14 @@ static void fn_insert_locked(struct registry *reg, struct fn *f)
 	size_t i = fn_index_locked(reg, f->name, &found);
 
 	ASSERT(!found);
-	if (reg->nfns == reg->capfns) {
-		reg->capfns = reg->capfns ? reg->capfns * 2 : 64;
-		reg->fns = xrealloc(reg->fns, reg->capfns * sizeof(*reg->fns));
-	}
-	memmove(reg->fns + i + 1, reg->fns + i,
-		(reg->nfns - i) * sizeof(*reg->fns));
-	reg->fns[i] = f;
-	reg->nfns++;
+	reg->fns = sorted_insert(reg->fns, &reg->nfns, &reg->capfns, i, f);
 }
 
 static size_t layer_index_locked(struct registry *reg, const char *name,
 				 bool *found)
 {
-	size_t lo = 0, hi = reg->nlayers;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(reg->layers[mid]->name, name);
-
-		if (c == 0) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = false;
-	return lo;
+	return sorted_index(reg->layers, reg->nlayers, layer_name_at, name,
+			    found);
 }
 
 static struct layer *layer_find_locked(struct registry *reg, const char *name)
@@ -227,15 +243,8 @@ static void layer_insert_locked(struct registry *reg, struct layer *l)
 	size_t i = layer_index_locked(reg, l->name, &found);
 
 	ASSERT(!found);
-	if (reg->nlayers == reg->caplayers) {
-		reg->caplayers = reg->caplayers ? reg->caplayers * 2 : 16;
-		reg->layers = xrealloc(reg->layers,
-				       reg->caplayers * sizeof(*reg->layers));
-	}
-	memmove(reg->layers + i + 1, reg->layers + i,
-		(reg->nlayers - i) * sizeof(*reg->layers));
-	reg->layers[i] = l;
-	reg->nlayers++;
+	reg->layers = sorted_insert(reg->layers, &reg->nlayers,
+				    &reg->caplayers, i, l);
 }
 
 static struct lver *lver_find(struct layer *l, int64_t version)
@@ -772,27 +781,6 @@ int64_t registry_functions_mtime(struct registry *reg)
 	return t;
 }
 
-static char *dump_pretty(json_t *j, size_t *len)
-{
-	char *text = json_dumps(j, JSON_INDENT(2));
-	char *out;
-	size_t n;
-
-	if (!text) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	n = strlen(text);
-	out = xmalloc(n + 2);
-	memcpy(out, text, n);
-	out[n] = '\n';
-	out[n + 1] = '\0';
-	free(text);
-	if (len)
-		*len = n + 1;
-	return out;
-}
-
 static json_t *fn_render_locked(struct registry *reg, struct fn *f)
 {
 	struct fconf_state st = { 0 };
@@ -835,7 +823,7 @@ char *registry_function_config(struct registry *reg, const char *name,
 		errno = ENOENT;
 		return NULL;
 	}
-	text = dump_pretty(j, len);
+	text = util_json_pretty(j, len);
 	json_decref(j);
 	return text;
 }
@@ -1665,7 +1653,7 @@ char *registry_layer_version_json(struct registry *reg, const char *name,
 		errno = ENOENT;
 		return NULL;
 	}
-	text = dump_pretty(j, len);
+	text = util_json_pretty(j, len);
 	json_decref(j);
 	return text;
 }

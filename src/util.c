@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "common.h"
 #include "log.h"
 #include "util.h"
@@ -332,4 +334,25 @@ void util_uuid(char out[37])
 		 "%02x%02x%02x%02x%02x%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+char *util_json_pretty(const struct json_t *j, size_t *len)
+{
+	char *text = json_dumps(j, JSON_INDENT(2));
+	char *out;
+	size_t n;
+
+	if (!text) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	n = strlen(text);
+	out = xmalloc(n + 2);
+	memcpy(out, text, n);
+	out[n] = '\n';
+	out[n + 1] = '\0';
+	free(text);
+	if (len)
+		*len = n + 1;
+	return out;
 }
