@@ -490,6 +490,23 @@ static void envv_free(struct envv *ev)
 	free(ev->v);
 }
 
+/* "dirN<suffix>:...:dir1<suffix>": a function's layers, later first. */
+static char *join_layer_dirs(const struct function_exec *fe,
+			     const char *suffix)
+{
+	char *joined = xstrdup("");
+	size_t i;
+
+	for (i = fe->nlayers; i > 0; i--) {
+		char *n = xasprintf("%s%s%s%s", joined, *joined ? ":" : "",
+				    fe->layer_dirs[i - 1], suffix);
+
+		free(joined);
+		joined = n;
+	}
+	return joined;
+}
+
 /*
  * The complete environment of a runtime (LAMBDA-CONTRACT.md §3): the
  * function's variables first, platform values over them.
@@ -515,17 +532,11 @@ static void env_build(struct invoker *iv, const struct env *e,
 			i++;
 	{
 		/* /opt/bin of every layer, later layers first */
-		char *path = xstrdup("/usr/local/bin:/usr/bin/:/bin");
+		char *bins = join_layer_dirs(fe, "/bin");
 
-		for (i = fe->nlayers; i > 0; i--) {
-			char *n = xasprintf("%s:%s/bin", path,
-					    fe->layer_dirs[i - 1]);
-
-			free(path);
-			path = n;
-		}
-		envv_add(ev, "PATH=%s", path);
-		free(path);
+		envv_add(ev, "PATH=/usr/local/bin:/usr/bin/:/bin%s%s",
+			 *bins ? ":" : "", bins);
+		free(bins);
 	}
 	envv_add(ev, "LANG=en_US.UTF-8");
 	envv_add(ev, "TZ=:UTC");
@@ -535,16 +546,8 @@ static void env_build(struct invoker *iv, const struct env *e,
 	if (fe->nlayers) {
 		/* No mount namespace yet: the layers are not at /opt, so
 		 * the runtimes get every layer directory explicitly. */
-		char *joined = xstrdup("");
+		char *joined = join_layer_dirs(fe, "");
 
-		for (i = fe->nlayers; i > 0; i--) {
-			char *n = xasprintf("%s%s%s", joined,
-					    *joined ? ":" : "",
-					    fe->layer_dirs[i - 1]);
-
-			free(joined);
-			joined = n;
-		}
 		envv_add(ev, "LAMBDAFS_OPT_DIRS=%s", joined);
 		envv_add(ev, "LAMBDAFS_OPT_DIR=%s",
 			 fe->layer_dirs[fe->nlayers - 1]);
