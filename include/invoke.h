@@ -33,6 +33,10 @@ struct invoke_result {
 	size_t len;
 	bool function_error; /* payload is an error document */
 	char request_id[37];
+	/* This invocation's log lines (START ... REPORT, each
+	 * "<ISO time> <message>\n"), at most the last 64 KB; may be NULL. */
+	char *logs;
+	size_t logs_len;
 };
 
 /* Optional per-invocation facts from the caller. */
@@ -58,6 +62,20 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 		size_t event_len, const struct invoke_opts *opts,
 		struct invoke_result *res);
 void invoke_result_release(struct invoke_result *res);
+
+/* Largest Event payload (AWS's current asynchronous limit, 1 MB). */
+#define INVOKE_ASYNC_MAX (1024 * 1024)
+
+/*
+ * Queues an asynchronous (Event) invocation and returns once it is durable
+ * in the store: a restart, even after SIGKILL, still runs it. It runs in
+ * the background with AWS's retry rule (2 retries after a function error
+ * or timeout); its outcome lands in the function's history. request_id
+ * (37 bytes) receives its id. -ENOENT no such function, -EINVAL not JSON,
+ * -EFBIG over INVOKE_ASYNC_MAX, -ENOSPC/-EIO from the store.
+ */
+int invoke_async(struct invoker *iv, const char *name, const char *event,
+		 size_t event_len, char *request_id);
 
 /* The latest completed response of a function (caller frees), or NULL. */
 char *invoke_latest(struct invoker *iv, const char *name, size_t *len);
