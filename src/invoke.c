@@ -33,6 +33,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -78,6 +80,8 @@ struct env {
 	pid_t pid;
 	int pidfd;
 	int outfd;		/* read end of the stdout/stderr pipe */
+	atomic_bool reading;	/* the reader holds output not yet logged */
+	struct flog_tap tap;	/* the current invocation's log lines */
 	pthread_t reader;
 	bool reader_started;
 	char revision[37];
@@ -210,7 +214,8 @@ static const struct rapi_callbacks env_callbacks = {
 /* ---------- output of the runtime -> the function's log ---------- */
 
 /* Node's console lines carry AWS's own timestamp; don't add a second. */
-static void log_runtime_line(struct flog *l, const char *p, size_t n)
+static void log_runtime_line(struct flog *l, struct flog_tap *tap,
+			     const char *p, size_t n)
 {
 	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ\t";
 	size_t i;
@@ -219,10 +224,7 @@ static void log_runtime_line(struct flog *l, const char *p, size_t n)
 		if (shape[i] == 'd' ? !(p[i] >= '0' && p[i] <= '9')
 				    : p[i] != shape[i])
 			break;
-	if (i == sizeof(shape) - 1)
-		flog_raw(l, p, n);
-	else
-		flog_line(l, p, n);
+	flog_write(l, tap, p, n, i == sizeof(shape) - 1);
 }
 
 static void *env_reader(void *arg)
@@ -248,14 +250,17 @@ static void *env_reader(void *arg)
 		if (n < 0)
 			break;
 		if (out_open && pfd[0].revents) {
-			ssize_t r = read(e->outfd, buf + used,
-					 FLOG_MAX_LINE - used);
+			ssize_t r;
 			char *nl, *start = buf;
 
+			/* set before the pipe empties: see drain_output */
+			atomic_store(&e->reading, true);
+			r = read(e->outfd, buf + used, FLOG_MAX_LINE - used);
 			if (r <= 0) {
 				out_open = false;
 				if (used)
-					flog_line(e->pool->log, buf, used);
+					flog_write(e->pool->log, &e->tap, buf,
+						   used, false);
 				used = 0;
 			} else {
 				bool logged;
@@ -263,7 +268,8 @@ static void *env_reader(void *arg)
 				used += (size_t)r;
 				while ((nl = memchr(start, '\n',
 						    used - (size_t)(start - buf)))) {
-					log_runtime_line(e->pool->log, start,
+					log_runtime_line(e->pool->log, &e->tap,
+							 start,
 							 (size_t)(nl - start));
 					start = nl + 1;
 				}
@@ -276,10 +282,12 @@ static void *env_reader(void *arg)
 					iv->on_log(e->pool->name, iv->on_log_arg);
 				}
 				if (used == FLOG_MAX_LINE) {
-					flog_line(e->pool->log, buf, used);
+					flog_write(e->pool->log, &e->tap, buf,
+						   used, false);
 					used = 0;
 				}
 			}
+			atomic_store(&e->reading, false);
 		}
 		if (proc_open && pfd[1].revents) {
 			int status = 0;
@@ -708,6 +716,7 @@ static void env_destroy(struct env *e)
 	inv_free(e->cur);
 	free(e->init_error);
 	free(e->tmpdir);
+	flog_tap_destroy(&e->tap);
 	free(e);
 }
 
@@ -993,6 +1002,7 @@ static struct env *pool_take_locked(struct invoker *iv, struct pool *p,
 			e->users = 1;
 			e->pid = -1;
 			e->outfd = e->pidfd = -1;
+			flog_tap_init(&e->tap);
 			e->memory_mb = fe->memory_mb;
 			memcpy(e->revision, fe->revision, sizeof(e->revision));
 			e->next = p->envs;
@@ -1042,6 +1052,31 @@ static char *exit_reason(const char *id, int status)
 			  "RequestId: %s Error: Runtime exited without "
 			  "providing a reason",
 			  id);
+}
+
+/*
+ * A runtime prints, then posts its answer: the two race through different
+ * threads (pipe -> reader, socket -> MHD). Before END is logged, wait
+ * until the reader has logged everything already written to the pipe, so
+ * a function's output always lands between its START and END, as on AWS.
+ * The reader sets e->reading before read() empties the pipe, so "pipe
+ * empty and not reading" means nothing is in flight. Bounded: a runtime
+ * whose children keep writing cannot hold the caller.
+ */
+static void drain_output(struct env *e)
+{
+	int64_t until = util_mono_ns() + 100 * 1000000LL;
+	int pending;
+
+	if (e->outfd < 0)
+		return;
+	while (util_mono_ns() < until) {
+		if (ioctl(e->outfd, FIONREAD, &pending) == -1)
+			return;
+		if (pending == 0 && !atomic_load(&e->reading))
+			return;
+		usleep(100);
+	}
 }
 
 int invoke_sync(struct invoker *iv, const char *name, const char *event,
@@ -1102,7 +1137,9 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	pthread_mutex_lock(&iv->lock);
 	e->cur = inv;
 	pthread_mutex_unlock(&iv->lock);
-	flog_printf(p->log, "START RequestId: %s Version: $LATEST", inv->id);
+	flog_tap_arm(&e->tap);
+	flog_tap_printf(p->log, &e->tap, "START RequestId: %s Version: $LATEST",
+			inv->id);
 	ri.request_id = inv->id;
 	ri.event = event;
 	ri.event_len = event_len;
@@ -1178,12 +1215,7 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	if (payload && !res->len)
 		res->len = strlen(payload);
 	res->payload = payload;
-	if (e->state == ENV_BUSY) {
-		e->state = ENV_IDLE;
-		e->idle_since_ns = util_mono_ns();
-	}
 	e->cur = NULL;
-	e->users--;
 	if (res->payload && (res->err == 0 || res->function_error)) {
 		free(p->latest);
 		p->latest = xmalloc(res->len + 1);
@@ -1197,7 +1229,8 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	dur_ms = (double)(t_end - t0 - init_ns) / 1e6;
 	if (dur_ms < 0)
 		dur_ms = 0;
-	flog_printf(p->log, "END RequestId: %s", inv->id);
+	drain_output(e);
+	flog_tap_printf(p->log, &e->tap, "END RequestId: %s", inv->id);
 	{
 		char init[64] = "", st[128] = "";
 
@@ -1209,14 +1242,24 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 		else if (status)
 			snprintf(st, sizeof(st), "Status: error\tError Type: %s",
 				 etype);
-		flog_printf(p->log,
-			    "REPORT RequestId: %s\tDuration: %.2f ms\tBilled "
-			    "Duration: %lld ms\tMemory Size: %d MB\tMax Memory "
-			    "Used: %ld MB\t%s%s",
-			    inv->id, dur_ms, (long long)(dur_ms + 0.999999),
-			    fe.memory_mb, (peak_kb + 1023) / 1024, init, st);
+		flog_tap_printf(p->log, &e->tap,
+				"REPORT RequestId: %s\tDuration: %.2f ms\tBilled "
+				"Duration: %lld ms\tMemory Size: %d MB\tMax "
+				"Memory Used: %ld MB\t%s%s",
+				inv->id, dur_ms, (long long)(dur_ms + 0.999999),
+				fe.memory_mb, (peak_kb + 1023) / 1024, init, st);
 		e->init_reported = true;
 	}
+	res->logs = flog_tap_take(&e->tap, &res->logs_len);
+	pthread_mutex_lock(&iv->lock);
+	/* only now, with its log lines written, may others take e */
+	if (e->state == ENV_BUSY) {
+		e->state = ENV_IDLE;
+		e->idle_since_ns = util_mono_ns();
+	}
+	e->users--;
+	pthread_cond_broadcast(&iv->cond);
+	pthread_mutex_unlock(&iv->lock);
 	if (iv->on_log)
 		iv->on_log(name, iv->on_log_arg);
 	r = res->err;
