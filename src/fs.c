@@ -45,6 +45,7 @@
 #include "buf.h"
 #include "config.h"
 #include "fs.h"
+#include "fschan.h"
 #include "history.h"
 #include "invoke.h"
 #include "log.h"
@@ -118,6 +119,11 @@ struct fh {
 	size_t rpos;	/* FH_INVOKE: read cursor in data */
 	int err;	/* FH_INVOKE: a failed write's error, repeated until
 			   the next flush (see invoke_write) */
+	pthread_mutex_t io_lock; /* FH_INVOKE: one request at a time (the
+				    kernel runs writes in parallel) */
+	char *seed;	/* FH_STAGE: zip to start from, copied on first use */
+	pid_t pid;	/* FH_STAGE: the process that opened it */
+	uint64_t seq;	/* FH_STAGE: order of opening */
 };
 
 struct removal {
@@ -426,6 +432,7 @@ static struct fh *fh_new(enum fh_kind kind, const struct fs_path *fp)
 	h->fd = -1;
 	snprintf(h->name, sizeof(h->name), "%s", fp->name);
 	buf_init(&h->w, LAMBDAFS_MAX_CONFIG);
+	pthread_mutex_init(&h->io_lock, NULL);
 	return h;
 }
 
@@ -436,7 +443,9 @@ static void fh_free(struct fh *h)
 	if (h->fd != -1)
 		close(h->fd);
 	free(h->data);
+	free(h->seed);
 	buf_release(&h->w);
+	pthread_mutex_destroy(&h->io_lock);
 	free(h);
 }
 
@@ -528,7 +537,10 @@ static void staging_add(struct fh *h)
 {
 	size_t i;
 
+	static uint64_t seq;
+
 	pthread_mutex_lock(&fs.lock);
+	h->seq = ++seq;
 	for (i = 0; i < ARRAY_SIZE(fs.staging); i++) {
 		if (!fs.staging[i]) {
 			fs.staging[i] = h;
@@ -547,6 +559,50 @@ static void staging_remove(struct fh *h)
 		if (fs.staging[i] == h)
 			fs.staging[i] = NULL;
 	pthread_mutex_unlock(&fs.lock);
+}
+
+static int stage_seed(struct fh *h);
+
+static int stage_truncate(struct fh *h, off_t size)
+{
+	int r = 0;
+
+	if (size == 0) {
+		free(h->seed); /* cp: the old zip is never read */
+		h->seed = NULL;
+	} else {
+		r = stage_seed(h);
+	}
+	if (r == 0 && ftruncate(h->fd, size) == -1)
+		r = -errno;
+	if (r == 0)
+		h->dirty = true;
+	return r;
+}
+
+/*
+ * The kernel sends the truncate of open(O_TRUNC) without the file handle
+ * (atomic_o_trunc is off): it belongs to the staging handle the same
+ * process opened last. Without one there is nothing to deploy.
+ */
+static int staging_truncate(const struct fs_path *fp, off_t size)
+{
+	pid_t pid = fuse_get_context()->pid;
+	struct fh *h = NULL;
+	size_t i;
+	int r = -EINVAL;
+
+	pthread_mutex_lock(&fs.lock);
+	for (i = 0; i < ARRAY_SIZE(fs.staging); i++)
+		if (fs.staging[i] && fs.staging[i]->node == fp->kind &&
+		    fs.staging[i]->pid == pid &&
+		    !strcmp(fs.staging[i]->name, fp->name) &&
+		    (!h || fs.staging[i]->seq > h->seq))
+			h = fs.staging[i];
+	if (h)
+		r = stage_truncate(h, size);
+	pthread_mutex_unlock(&fs.lock);
+	return r;
 }
 
 static bool staging_open(enum node kind, const char *name)
@@ -814,6 +870,9 @@ static int zip_getattr(const struct fs_path *fp, struct stat *st,
 	int r;
 
 	if (h && h->kind == FH_STAGE) {
+		r = stage_seed(h);
+		if (r < 0)
+			return r;
 		if (fstat(h->fd, &real) == -1)
 			return -errno;
 		fill_stat(st, S_IFREG | 0644, real.st_size, util_now_ms());
@@ -920,9 +979,13 @@ static int fs_getattr(const char *path, struct stat *st,
 		r = registry_function_stat(fs.reg, fp.name, &info);
 		if (r < 0)
 			return r;
-		/* a live endpoint, like a /proc file: size 0 */
-		fill_stat(st, S_IFREG | (fp.kind == N_INVOKE ? 0666 : 0222), 0,
-			  info.modified_ms);
+		/*
+		 * A live endpoint: the size is the largest event accepted.
+		 * It must not be 0: the kernel serialises direct_io writes
+		 * past the size (fschan.h).
+		 */
+		fill_stat(st, S_IFREG | (fp.kind == N_INVOKE ? 0666 : 0222),
+			  FS_INVOKE_MAX_EVENT, info.modified_ms);
 		return 0;
 	case N_INVOCATIONS:
 		r = registry_function_stat(fs.reg, fp.name, &info);
@@ -1223,12 +1286,55 @@ static bool wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY;
 }
 
+/*
+ * A staging file starts as a copy of the current zip, as any file opened
+ * without O_TRUNC does. The kernel sends O_TRUNC as a separate truncate
+ * (atomic_o_trunc is off, see fs_init), so the copy waits for the first
+ * read, write or stat: `cp new.zip code.zip` truncates first and never
+ * pays for copying the old zip.
+ */
+static int stage_seed(struct fh *h)
+{
+	struct stat st;
+	off_t left;
+	int src, r = 0;
+
+	pthread_mutex_lock(&h->io_lock);
+	if (!h->seed) {
+		pthread_mutex_unlock(&h->io_lock);
+		return 0;
+	}
+	src = open(h->seed, O_RDONLY | O_CLOEXEC);
+	free(h->seed);
+	h->seed = NULL;
+	if (src == -1) {
+		r = errno == ENOENT ? 0 : -errno;
+		pthread_mutex_unlock(&h->io_lock);
+		return r;
+	}
+	if (fstat(src, &st) == -1)
+		r = -errno;
+	for (left = r ? 0 : st.st_size; left > 0;) {
+		ssize_t n = copy_file_range(src, NULL, h->fd, NULL,
+					    (size_t)left, 0);
+
+		if (n <= 0) {
+			r = n == 0 ? -EIO : -errno;
+			break;
+		}
+		left -= n;
+	}
+	close(src);
+	pthread_mutex_unlock(&h->io_lock);
+	return r;
+}
+
 static int open_stage(const struct fs_path *fp, struct fuse_file_info *fi,
 		      bool truncate)
 {
 	struct fh *h;
 	char *current = NULL;
-	int fd, src, r = 0;
+	int fd;
 
 	fd = open(registry_tmp_dir(fs.reg), O_TMPFILE | O_RDWR | O_CLOEXEC,
 		  0600);
@@ -1247,35 +1353,10 @@ static int open_stage(const struct fs_path *fp, struct fuse_file_info *fi,
 					fs.reg, fp->name, latest);
 		}
 	}
-	if (current) {
-		src = open(current, O_RDONLY | O_CLOEXEC);
-		if (src != -1) {
-			struct stat st;
-			off_t left;
-
-			if (fstat(src, &st) == 0) {
-				for (left = st.st_size; left > 0;) {
-					ssize_t n = copy_file_range(
-						src, NULL, fd, NULL,
-						(size_t)left, 0);
-
-					if (n <= 0) {
-						r = n == 0 ? -EIO : -errno;
-						break;
-					}
-					left -= n;
-				}
-			}
-			close(src);
-		}
-		free(current);
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
-	}
 	h = fh_new(FH_STAGE, fp);
 	h->fd = fd;
+	h->seed = current; /* copied only if not truncated first */
+	h->pid = fuse_get_context()->pid;
 	h->readable = (fi->flags & O_ACCMODE) == O_RDWR;
 	staging_add(h);
 	fi->fh = (uintptr_t)h;
@@ -1370,11 +1451,10 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 		fi->direct_io = 1;
 		fi->nonseekable = 1;
 		/*
-		 * NEEDSWORK: the kernel holds the inode lock across a
-		 * direct_io write unless FOPEN_PARALLEL_DIRECT_WRITES is set,
-		 * which libfuse 3.14 cannot express (parallel_direct_writes
-		 * came in 3.15), so concurrent writers to one invoke file run
-		 * one at a time.
+		 * Writers of one invoke file run side by side: fschan sets
+		 * FOPEN_PARALLEL_DIRECT_WRITES on this handle's open reply.
+		 * An O_TRUNC open (`echo > invoke`) still waits for writes in
+		 * flight: the kernel truncates under the exclusive inode lock.
 		 */
 		return 0;
 	}
@@ -1635,6 +1715,7 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 {
 	struct fh *h = fh_get(fi);
 	ssize_t n;
+	int r;
 
 	(void)path;
 	switch (h->kind) {
@@ -1646,12 +1727,19 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 			size = h->len - (size_t)off;
 		memcpy(out, h->data + off, size);
 		return (int)size;
-	case FH_FD:
 	case FH_STAGE:
+		r = stage_seed(h);
+		if (r < 0)
+			return r;
+		__attribute__((fallthrough));
+	case FH_FD:
 		n = pread(h->fd, out, size, off);
 		return n == -1 ? -errno : (int)n;
 	case FH_INVOKE:
-		return invoke_read(h, out, size);
+		pthread_mutex_lock(&h->io_lock);
+		r = invoke_read(h, out, size);
+		pthread_mutex_unlock(&h->io_lock);
+		return r;
 	default:
 		return -EIO;
 	}
@@ -1712,13 +1800,19 @@ static int fs_write(const char *path, const char *data, size_t size,
 	case FH_STAGE:
 		if ((uint64_t)off + size > LAMBDAFS_MAX_ZIP)
 			return -EFBIG;
+		r = stage_seed(h);
+		if (r < 0)
+			return r;
 		n = pwrite(h->fd, data, size, off);
 		if (n == -1)
 			return -errno;
 		h->dirty = true;
 		return (int)n;
 	case FH_INVOKE:
-		return invoke_write(h, data, size);
+		pthread_mutex_lock(&h->io_lock);
+		r = invoke_write(h, data, size);
+		pthread_mutex_unlock(&h->io_lock);
+		return r;
 	case FH_SNAPSHOT:
 		return h->node == N_LOGS ? -EPERM : -EROFS;
 	case FH_FD:
@@ -1797,12 +1891,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct fh *h = fh_get(fi);
 	struct fs_path fp;
 
-	if (h && h->kind == FH_STAGE) {
-		if (ftruncate(h->fd, size) == -1)
-			return -errno;
-		h->dirty = true;
-		return 0;
-	}
+	if (h && h->kind == FH_STAGE)
+		return stage_truncate(h, size);
 	if (h && h->kind == FH_CONFIG)
 		return 0;
 	parse_path(path, &fp);
@@ -1824,8 +1914,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	case N_CODEZIP:
 	case N_LAYERZIP:
-		/* without an open handle there is nothing to deploy */
-		return -EINVAL;
+		/* open(O_TRUNC) truncates by path right after the open */
+		return staging_truncate(&fp, size);
 	case N_CODE:
 	case N_OPT:
 	case N_LVER:
@@ -1915,9 +2005,23 @@ static int fs_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
+/* Writers of one invoke file run side by side (fschan.h). */
+static bool fs_parallel_ok(uint64_t fh)
+{
+	const struct fh *h = (const struct fh *)(uintptr_t)fh;
+
+	return h && h->kind == FH_INVOKE;
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	(void)conn;
+	/*
+	 * O_TRUNC as a separate truncate: with atomic_o_trunc the kernel
+	 * sets an invoke file's size to 0 after the open, and a direct_io
+	 * write past the size always takes the inode lock exclusively,
+	 * which would serialise `echo > invoke` callers again (fschan.h).
+	 */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	cfg->use_ino = 0;
 	/*
 	 * Attributes and entries are cached for a second: `ls -l` of 1,000
@@ -2074,6 +2178,11 @@ int fs_main(struct registry *reg, const struct config *cfg,
 		goto out;
 	}
 	mounted = true;
+	r = fschan_install(fuse_get_session(f), fs_parallel_ok);
+	if (r < 0)
+		log_warnx("writers of one invoke file will run one at a "
+			  "time: cannot take over the FUSE channel: %s",
+			  strerror(-r));
 	if (!cfg->foreground)
 		logfd = open_daemon_log(cfg->state_dir);
 	if (fuse_daemonize(cfg->foreground) != 0) {
