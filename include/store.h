@@ -101,7 +101,7 @@ struct store_invocation {
 	bool queued;		/* an Event not yet done (else done) */
 	int attempts;
 	int64_t queued_ms, start_ms, end_ms;
-	const void *event;	/* never NULL when written */
+	const void *event;	/* NULL on update: the stored one stays */
 	size_t event_len;
 	const void *response;	/* NULL if none */
 	size_t response_len;

@@ -849,10 +849,11 @@ static int store_invocation_put_locked(struct store *st,
 	sqlite3_stmt *s = st->stmt[S_INV_PUT];
 	int rc, ret = 0;
 
+	/* an update keeps the stored event: NULL means "unchanged" */
 	rc = store_bind(s, "ttttllllbbbt", v->id, v->function, v->type,
 			v->queued ? "queued" : "done", (int64_t)v->attempts,
-			v->queued_ms, v->start_ms, v->end_ms, v->event,
-			v->event_len, v->response, v->response_len, v->logs,
+			v->queued_ms, v->start_ms, v->end_ms,
+			v->event ? v->event : "", v->event_len, v->response, v->response_len, v->logs,
 			v->logs_len, v->report);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
