@@ -73,20 +73,33 @@ static size_t entry_bytes(const struct entry *e)
 	       e->len[HISTORY_LOGS];
 }
 
-static struct entry *entry_new(const struct history_record *r)
+/* A new entry (one reference) with the metadata, no parts yet. */
+static struct entry *entry_alloc(const char *id, const char *function,
+				 const char *type, bool queued, int attempts,
+				 int64_t queued_ms, int64_t start_ms,
+				 int64_t end_ms)
 {
 	struct entry *e = xcalloc(1, sizeof(*e));
-	int i;
 
 	e->refs = 1;
-	snprintf(e->id, sizeof(e->id), "%s", r->id);
-	e->function = xstrdup(r->function);
-	e->type = type_name(r->type);
-	e->queued = r->queued;
-	e->attempts = r->attempts;
-	e->queued_ms = r->queued_ms;
-	e->start_ms = r->start_ms;
-	e->end_ms = r->end_ms;
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->function = xstrdup(function);
+	e->type = type_name(type);
+	e->queued = queued;
+	e->attempts = attempts;
+	e->queued_ms = queued_ms;
+	e->start_ms = start_ms;
+	e->end_ms = end_ms;
+	return e;
+}
+
+static struct entry *entry_new(const struct history_record *r)
+{
+	struct entry *e = entry_alloc(r->id, r->function, r->type, r->queued,
+				      r->attempts, r->queued_ms, r->start_ms,
+				      r->end_ms);
+	int i;
+
 	for (i = 0; i < HISTORY_NPARTS; i++) {
 		e->len[i] = r->part[i] ? r->len[i] : 0;
 		e->part[i] = xmalloc(e->len[i] + 1);
@@ -291,18 +304,11 @@ static void *writer_main(void *arg)
 static int load_one(const struct store_invocation *v, void *arg)
 {
 	struct history *h = arg;
-	struct entry *e = xcalloc(1, sizeof(*e));
+	struct entry *e = entry_alloc(v->id, v->function, v->type, v->queued,
+				      v->attempts, v->queued_ms, v->start_ms,
+				      v->end_ms);
 	size_t rlen = v->report ? strlen(v->report) : 0;
 
-	e->refs = 1;
-	snprintf(e->id, sizeof(e->id), "%s", v->id);
-	e->function = xstrdup(v->function);
-	e->type = type_name(v->type);
-	e->queued = v->queued;
-	e->attempts = v->attempts;
-	e->queued_ms = v->queued_ms;
-	e->start_ms = v->start_ms;
-	e->end_ms = v->end_ms;
 	e->len[HISTORY_EVENT] = v->event_len;
 	e->len[HISTORY_RESPONSE] = v->response_len;
 	e->len[HISTORY_LOGS] = v->logs_len;

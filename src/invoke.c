@@ -1421,8 +1421,13 @@ static void record(struct invoker *iv, const char *name, const char *event,
 		.start_ms = f->start_ms,
 		.end_ms = f->end_ms,
 	};
-	char *report = report_json(f, res, name);
+	struct function_info fi;
+	char *report;
 
+	/* deleted while it ran: its history is gone, don't start a new one */
+	if (registry_function_stat(iv->reg, name, &fi) < 0)
+		return;
+	report = report_json(f, res, name);
 	h.part[HISTORY_EVENT] = event_len ? event : "{}";
 	h.len[HISTORY_EVENT] = event_len ? event_len : 2;
 	h.part[HISTORY_RESPONSE] = res->payload;
