@@ -147,7 +147,7 @@ static bool valid_http(const char *s)
 	const char *colon = strrchr(s, ':');
 	int port;
 
-	return colon && colon != s && parse_int(colon + 1, 1, 65535, &port);
+	return colon && colon != s && parse_int(colon + 1, 0, 65535, &port);
 }
 
 enum config_action config_parse(struct config *cfg, int argc, char **argv)
