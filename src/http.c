@@ -49,8 +49,10 @@
  * Shutdown (http_stop, before invoker_stop): `stopping` makes new
  * requests answer 503 and makes running invocations give up through
  * invoke_opts.interrupted (their environments are stopped, the caller
- * gets 503 ServiceException), then MHD_stop_daemon closes every
- * connection and joins the threads.
+ * gets 503 ServiceException); the listening socket is closed
+ * (MHD_quiesce_daemon); once every request being answered has been
+ * sent (`active`, dropped in http_completed), MHD_stop_daemon closes the
+ * idle keep-alive connections and joins the threads.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -62,6 +64,7 @@
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -86,6 +89,7 @@
 #define HTTP_PAGE_MAX 50		/* ListFunctions/ListLayers page */
 #define HTTP_MAX_SEGS 8
 #define HTTP_RIE_NAME "function"
+#define HTTP_STOP_WAIT_S 10		/* answers in progress at stop */
 
 #define FN_ARN_PREFIX "arn:aws:lambda:" LAMBDAFS_REGION ":" LAMBDAFS_ACCOUNT \
 		      ":function:"
@@ -107,6 +111,9 @@ struct http {
 	struct MHD_Daemon *mhd;
 
 	_Atomic bool stopping;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;	/* signalled when active drops */
+	unsigned active;	/* requests being answered; under lock */
 };
 
 /* Per-request state in *con_cls, freed in http_completed. */
@@ -117,6 +124,7 @@ struct http_req {
 	size_t total;		/* body bytes received, kept or not */
 	bool too_big;
 	bool oom;
+	bool counted;		/* in h->active until completed */
 	char request_id[37];	/* x-amzn-RequestId of the answer */
 };
 
@@ -1559,6 +1567,10 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *con,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	pthread_mutex_lock(&q->h->lock);
+	q->h->active++;
+	q->counted = true;
+	pthread_mutex_unlock(&q->h->lock);
 	ret = http_dispatch(q, url, method);
 	log_debug("http: %s %s (%zu bytes)", method, url, q->total);
 	return ret;
@@ -1574,6 +1586,13 @@ static void http_completed(void *cls, struct MHD_Connection *con,
 	(void)toe;
 	if (!q)
 		return;
+	if (q->counted) {
+		/* the answer is out (or the connection is gone) */
+		pthread_mutex_lock(&q->h->lock);
+		q->h->active--;
+		pthread_cond_broadcast(&q->h->cond);
+		pthread_mutex_unlock(&q->h->lock);
+	}
 	buf_release(&q->body);
 	free(q);
 	*con_cls = NULL;
@@ -1659,6 +1678,8 @@ int http_bind(const char *addr, struct http **out, char **cause)
 		goto fail;
 	h = xcalloc(1, sizeof(*h));
 	h->fd = fd;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
 	if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
@@ -1711,7 +1732,7 @@ int http_start(struct http *h, const struct http_params *p)
 	errno = 0;
 	h->mhd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_POLL | MHD_USE_ERROR_LOG,
+			MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, http_access, h,
 		/* first, or MHD logs the options before it to stderr */
 		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,
@@ -1740,12 +1761,39 @@ const char *http_address(const struct http *h)
 
 void http_stop(struct http *h)
 {
+	struct timespec until;
+	MHD_socket lfd;
+
 	if (!h)
 		return;
 	atomic_store(&h->stopping, true);
-	if (h->mhd)
+	if (h->mhd) {
+		/* no new connections; requests on open ones get 503 */
+		lfd = MHD_quiesce_daemon(h->mhd);
+		if (lfd != MHD_INVALID_SOCKET)
+			close(lfd);
+		/*
+		 * MHD_stop_daemon closes every connection at once: first let
+		 * the answers being made go out. Invocations give up within
+		 * 200 ms (invoke_opts.interrupted); a deploy in progress
+		 * gets HTTP_STOP_WAIT_S to finish.
+		 */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += HTTP_STOP_WAIT_S;
+		pthread_mutex_lock(&h->lock);
+		while (h->active > 0 &&
+		       pthread_cond_timedwait(&h->cond, &h->lock, &until) !=
+			       ETIMEDOUT)
+			;
+		if (h->active)
+			log_warnx("http api: %u requests still running at stop",
+				  h->active);
+		pthread_mutex_unlock(&h->lock);
 		MHD_stop_daemon(h->mhd);
+	}
 	if (h->fd != -1)
 		close(h->fd);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -114,6 +114,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lambdafs: %s\n", cause);
 		goto out;
 	}
+	/* the port before anything else: a busy one is one line, exit 1 */
+	if (cfg.http) {
+		r = http_bind(cfg.http, &sp.http, &cause);
+		if (r < 0) {
+			fprintf(stderr, "lambdafs: %s\n", cause);
+			goto out;
+		}
+	}
 	rp.state_dir = cfg.state_dir;
 	rp.architecture = host_arch();
 	r = registry_open(&rp, &reg, &cause);
@@ -129,14 +137,6 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
-	/* the port before the mount: a busy one is an error on the terminal */
-	if (cfg.http) {
-		r = http_bind(cfg.http, &sp.http, &cause);
-		if (r < 0) {
-			fprintf(stderr, "lambdafs: %s\n", cause);
-			goto out;
-		}
-	}
 	sp.executor = config_executor_name(cfg.executor);
 	sp.p.reg = reg;
 	sp.p.state_dir = cfg.state_dir;
