@@ -21,6 +21,11 @@
  *   POST   /2018-10-31/layers/{l}/versions            PublishLayerVersion
  *   GET    /2018-10-31/layers/{l}/versions/{n}        GetLayerVersion
  *   DELETE /2018-10-31/layers/{l}/versions/{n}        DeleteLayerVersion
+ *   PUT    /2017-10-31/functions/{fn}/concurrency     PutFunctionConcurrency
+ *   DELETE /2017-10-31/functions/{fn}/concurrency     DeleteFunctionConcurrency
+ *   GET    /2019-09-30/functions/{fn}/concurrency     GetFunctionConcurrency
+ *   GET|POST|DELETE /2017-03-31/tags/{arn}            ListTags, TagResource,
+ *                                                      UntagResource
  *   GET    /lambdafs/functions/{fn}/code.zip          GetFunction's Code.Location
  *   GET    /lambdafs/layers/{l}/{n}/layer.zip         GetLayerVersion's Content.Location
  *   POST   /  with X-Amz-Target: Logs_20140328.*      CloudWatch Logs (cwlogs.c)
@@ -293,6 +298,11 @@ static enum MHD_Result http_too_large(struct http_req *q, const char *op)
 
 /* ---------- request helpers ---------- */
 
+static bool is(const char *a, const char *b)
+{
+	return !strcmp(a, b);
+}
+
 static const char *http_header(struct http_req *q, const char *name)
 {
 	return MHD_lookup_connection_value(q->con, MHD_HEADER_KIND, name);
@@ -535,6 +545,12 @@ static enum MHD_Result http_get_function(struct http_req *q, const char *name)
 	ans = json_pack("{s:o, s:o}", "Configuration", conf, "Code", code);
 	if (ans && json_object_get(conf, "Tags"))
 		json_object_set(ans, "Tags", json_object_get(conf, "Tags"));
+	if (ans && json_object_get(conf, "ReservedConcurrentExecutions"))
+		json_object_set_new(
+			ans, "Concurrency",
+			json_pack("{s:O}", "ReservedConcurrentExecutions",
+				  json_object_get(
+					  conf, "ReservedConcurrentExecutions")));
 	return http_send_json(q, MHD_HTTP_OK, ans);
 }
 
@@ -851,6 +867,158 @@ static enum MHD_Result http_send_file(struct http_req *q, char *path)
 	if (!resp)
 		close(fd);
 	return http_send(q, MHD_HTTP_OK, resp, "application/zip");
+}
+
+/*
+ * Applies update (a JSON object; not stolen) as a configuration write:
+ * the one path of config.json and UpdateFunctionConfiguration.
+ */
+static int http_configure(struct http *h, const char *name,
+			  const json_t *update, char **cause)
+{
+	char *text = json_dumps(update, JSON_COMPACT);
+	int r;
+
+	*cause = NULL;
+	if (!text)
+		return -ENOMEM;
+	r = registry_function_configure(h->reg, name, text, strlen(text),
+					cause);
+	free(text);
+	http_changed(h, name);
+	return r;
+}
+
+/* The function's rendered configuration as JSON; NULL + errno. */
+static json_t *http_conf(struct http *h, const char *name)
+{
+	json_error_t jerr;
+	size_t len;
+	char *text = registry_function_config(h->reg, name, &len);
+	json_t *j;
+
+	if (!text)
+		return NULL;
+	j = json_loadb(text, len, 0, &jerr);
+	free(text);
+	if (!j)
+		errno = EIO;
+	return j;
+}
+
+/* PutFunctionConcurrency, GetFunctionConcurrency,
+ * DeleteFunctionConcurrency: the ReservedConcurrentExecutions key. */
+static enum MHD_Result http_concurrency(struct http_req *q, const char *name,
+					const char *method)
+{
+	enum MHD_Result ret = MHD_NO;
+	json_t *body = NULL, *conf, *update, *v;
+	char *cause = NULL;
+	int r;
+
+	if (is(method, "GET")) {
+		conf = http_conf(q->h, name);
+		if (!conf)
+			return http_errno(q, -errno, NULL, name);
+		v = json_object_get(conf, "ReservedConcurrentExecutions");
+		ret = http_send_json(
+			q, MHD_HTTP_OK,
+			v ? json_pack("{s:O}", "ReservedConcurrentExecutions", v)
+			  : json_object());
+		json_decref(conf);
+		return ret;
+	}
+	if (is(method, "PUT")) {
+		body = http_json_body(q, &ret);
+		if (!body)
+			return ret;
+		v = json_object_get(body, "ReservedConcurrentExecutions");
+		update = json_pack("{s:O}", "ReservedConcurrentExecutions",
+				   v ? v : json_null());
+	} else {
+		update = json_pack("{s:n}", "ReservedConcurrentExecutions");
+	}
+	r = http_configure(q->h, name, update, &cause);
+	if (r < 0)
+		ret = http_errno(q, r, cause, name);
+	else if (is(method, "PUT"))
+		ret = http_send_json(q, MHD_HTTP_OK, json_incref(update));
+	else
+		ret = http_send_empty(q, MHD_HTTP_NO_CONTENT);
+	free(cause);
+	json_decref(update);
+	json_decref(body);
+	return ret;
+}
+
+static enum MHD_Result http_collect_tag_key(void *cls,
+					    enum MHD_ValueKind kind,
+					    const char *key,
+					    const char *value)
+{
+	(void)kind;
+	if (value && !strcmp(key, "tagKeys"))
+		json_array_append_new(cls, json_string(value));
+	return MHD_YES;
+}
+
+/* ListTags, TagResource, UntagResource on a function ARN: the Tags key
+ * (where lambdafs:executor lives). */
+static enum MHD_Result http_tags(struct http_req *q, const char *arn,
+				 const char *method)
+{
+	enum MHD_Result ret = MHD_NO;
+	json_t *conf, *tags, *body = NULL, *keys = NULL, *k, *update = NULL;
+	char name[65], qual[130], *cause = NULL;
+	size_t i;
+	int r;
+
+	if (!strstr(arn, ":function:") || !http_fn_ref(arn, name, qual))
+		return http_error(q, MHD_HTTP_BAD_REQUEST,
+				  "InvalidParameterValueException",
+				  "'%s' is not a function ARN", arn);
+	conf = http_conf(q->h, name);
+	if (!conf)
+		return http_errno(q, -errno, NULL, name);
+	tags = json_object_get(conf, "Tags");
+	tags = tags ? json_deep_copy(tags) : json_object();
+	if (is(method, "GET")) {
+		ret = http_send_json(q, MHD_HTTP_OK,
+				     json_pack("{s:O}", "Tags", tags));
+		goto out;
+	}
+	if (is(method, "POST")) {
+		body = http_json_body(q, &ret);
+		if (!body)
+			goto out;
+		if (!json_is_object(json_object_get(body, "Tags"))) {
+			ret = http_error(q, MHD_HTTP_BAD_REQUEST,
+					 "InvalidParameterValueException",
+					 "Tags must be an object of strings");
+			goto out;
+		}
+		json_object_update(tags, json_object_get(body, "Tags"));
+	} else {
+		keys = json_array();
+		MHD_get_connection_values(q->con, MHD_GET_ARGUMENT_KIND,
+					  http_collect_tag_key, keys);
+		json_array_foreach(keys, i, k)
+			json_object_del(tags, json_string_value(k));
+	}
+	/* no tags left: null resets the key */
+	update = json_object_size(tags) ? json_pack("{s:O}", "Tags", tags)
+					: json_pack("{s:n}", "Tags");
+	r = http_configure(q->h, name, update, &cause);
+	ret = r < 0 ? http_errno(q, r, cause, name)
+		    : http_send_empty(q, MHD_HTTP_NO_CONTENT);
+out:
+	json_decref(update);
+	free(cause);
+	json_decref(keys);
+	json_decref(body);
+	json_decref(tags);
+	json_decref(conf);
+	return ret;
 }
 
 /* ---------- Invoke ---------- */
@@ -1348,11 +1516,6 @@ static enum MHD_Result http_status(struct http_req *q)
 
 /* ---------- routing ---------- */
 
-static bool is(const char *a, const char *b)
-{
-	return !strcmp(a, b);
-}
-
 static enum MHD_Result http_unknown(struct http_req *q, const char *method,
 				    const char *url)
 {
@@ -1429,6 +1592,24 @@ static enum MHD_Result http_route_layers(struct http_req *q,
 	return http_unknown(q, method, url);
 }
 
+/* PUT/DELETE /2017-10-31/functions/{fn}/concurrency,
+ * GET /2019-09-30/functions/{fn}/concurrency */
+static enum MHD_Result http_route_concurrency(struct http_req *q,
+					      const char *method, char **seg,
+					      const char *url)
+{
+	enum MHD_Result ret = MHD_NO;
+	char name[65];
+
+	if (!(is(seg[0], "2019-09-30") ? is(method, "GET")
+				       : is(method, "PUT") ||
+						 is(method, "DELETE")))
+		return http_unknown(q, method, url);
+	if (!http_fn(q, seg[2], name, &ret))
+		return ret;
+	return http_concurrency(q, name, method);
+}
+
 /* /lambdafs/functions/{fn}/code.zip, /lambdafs/layers/{l}/{n}/layer.zip */
 static enum MHD_Result http_route_files(struct http_req *q,
 					const char *method, char **seg,
@@ -1487,6 +1668,14 @@ static enum MHD_Result http_dispatch(struct http_req *q, const char *url,
 		ret = http_route_functions(q, method, seg, n, url);
 	else if (n >= 2 && is(seg[0], "2018-10-31") && is(seg[1], "layers"))
 		ret = http_route_layers(q, method, seg, n, url);
+	else if (n == 4 && (is(seg[0], "2017-10-31") ||
+			    is(seg[0], "2019-09-30")) &&
+		 is(seg[1], "functions") && is(seg[3], "concurrency"))
+		ret = http_route_concurrency(q, method, seg, url);
+	else if (n == 3 && is(seg[0], "2017-03-31") && is(seg[1], "tags") &&
+		 (is(method, "GET") || is(method, "POST") ||
+		  is(method, "DELETE")))
+		ret = http_tags(q, seg[2], method);
 	else if (n >= 4 && is(seg[0], "lambdafs"))
 		ret = http_route_files(q, method, seg, n, url);
 	else

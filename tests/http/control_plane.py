@@ -215,4 +215,37 @@ with open(os.path.join(fns, "b3", "config.json"), "w") as f:
 raises(lambda: lam.invoke(FunctionName="b3", Payload=b"{}"),
        "TooManyRequestsException",
        "Invoke with ReservedConcurrentExecutions 0: throttled", 429)
+
+# --- concurrency and tags: configuration keys over their own calls ---
+r = lam.put_function_concurrency(FunctionName="b1",
+                                 ReservedConcurrentExecutions=0)
+eq(r["ReservedConcurrentExecutions"], 0, "PutFunctionConcurrency")
+raises(lambda: lam.invoke(FunctionName="b1", Payload=b"{}"),
+       "TooManyRequestsException", "... 0 throttles Invoke", 429)
+eq(lam.get_function_concurrency(FunctionName="b1").get(
+    "ReservedConcurrentExecutions"), 0, "GetFunctionConcurrency")
+eq(lam.get_function(FunctionName="b1").get("Concurrency"),
+   {"ReservedConcurrentExecutions": 0}, "GetFunction: Concurrency")
+eq(json.load(open(os.path.join(fns, "b1", "config.json"))).get(
+    "ReservedConcurrentExecutions"), 0, "... config.json has it")
+r = lam.delete_function_concurrency(FunctionName="b1")
+eq(r["ResponseMetadata"]["HTTPStatusCode"], 204, "DeleteFunctionConcurrency")
+eq(lam.invoke(FunctionName="b1", Payload=b"{}")["StatusCode"], 200,
+   "... and Invoke runs again")
+arn = "arn:aws:lambda:us-east-1:000000000000:function:b1"
+lam.tag_resource(Resource=arn, Tags={"team": "a", "lambdafs:executor":
+                                     "subprocess"})
+eq(lam.list_tags(Resource=arn)["Tags"],
+   {"team": "a", "lambdafs:executor": "subprocess"}, "TagResource, ListTags")
+eq(json.load(open(os.path.join(fns, "b1", "config.json"))).get("Tags"),
+   {"team": "a", "lambdafs:executor": "subprocess"}, "... config.json has them")
+lam.untag_resource(Resource=arn, TagKeys=["team"])
+eq(lam.list_tags(Resource=arn)["Tags"], {"lambdafs:executor": "subprocess"},
+   "UntagResource")
+raises(lambda: lam.tag_resource(Resource=arn,
+                                Tags={"lambdafs:executor": "kubernetes"}),
+       "InvalidParameterValueException",
+       "TagResource: lambdafs:executor is validated by the core", 400)
+raises(lambda: lam.list_tags(Resource=arn.replace("b1", "ghost")),
+       "ResourceNotFoundException", "ListTags of a missing function", 404)
 done()
