@@ -435,7 +435,8 @@ static bool cw_filter_event(const struct cw_event *ev, void *arg)
 		return false;
 	}
 	snprintf(id, sizeof(id), "%020llu%020llu",
-		 (unsigned long long)ev->at.ino, (unsigned long long)ev->at.off);
+		 (unsigned long long)ev->at.ino,
+		 (unsigned long long)ev->at.off);
 	json_array_append_new(
 		c->events,
 		json_pack("{s:s, s:I, s:o, s:I, s:s}", "logStreamName",
@@ -497,7 +498,8 @@ static int cw_filter_log_events(struct registry *reg, struct invoker *iv,
 	searched = cw_streams_match(req);
 	if (searched) {
 		path = invoke_log_path(iv, name);
-		r = cw_scan(path, tok ? &from : NULL, NULL, cw_filter_event, &c);
+		r = cw_scan(path, tok ? &from : NULL, NULL, cw_filter_event,
+			    &c);
 		if (r < 0) {
 			json_decref(c.events);
 			cw_filter_release(&c.filter);
@@ -733,8 +735,9 @@ static void cw_group_fn(const struct function_info *fi, void *arg)
 	arn = xasprintf(CW_ARN_PREFIX ":log-group:%s", g);
 	json_array_append_new(
 		c->groups,
-		json_pack("{s:s, s:I, s:i, s:s+, s:I, s:s, s:s}", "logGroupName",
-			  g, "creationTime", (json_int_t)fi->created_ms,
+		json_pack("{s:s, s:I, s:i, s:s+, s:I, s:s, s:s}",
+			  "logGroupName", g, "creationTime",
+			  (json_int_t)fi->created_ms,
 			  "metricFilterCount", 0, "arn", arn, ":*",
 			  "storedBytes",
 			  (json_int_t)cw_stored_bytes(c->iv, fi->name, NULL),

@@ -6,29 +6,31 @@
  * Routes (paths as the aws CLI and boto3 send them; a trailing slash is
  * ignored; {fn} is a name, NAME:QUALIFIER, a partial or a full ARN):
  *
- *   POST   /2015-03-31/functions                      CreateFunction
- *   GET    /2015-03-31/functions                      ListFunctions
- *   GET    /2015-03-31/functions/{fn}                 GetFunction
- *   DELETE /2015-03-31/functions/{fn}                 DeleteFunction
- *   GET    /2015-03-31/functions/{fn}/configuration   GetFunctionConfiguration
- *   PUT    /2015-03-31/functions/{fn}/configuration   UpdateFunctionConfiguration
- *   PUT    /2015-03-31/functions/{fn}/code            UpdateFunctionCode
- *   POST   /2015-03-31/functions/{fn}/invocations     Invoke (and RIE's path:
- *                                                      {fn} = "function")
- *   GET    /2018-10-31/layers                         ListLayers (?find=
- *                                                      LayerVersion&Arn=: by ARN)
- *   GET    /2018-10-31/layers/{l}/versions            ListLayerVersions
- *   POST   /2018-10-31/layers/{l}/versions            PublishLayerVersion
- *   GET    /2018-10-31/layers/{l}/versions/{n}        GetLayerVersion
- *   DELETE /2018-10-31/layers/{l}/versions/{n}        DeleteLayerVersion
- *   PUT    /2017-10-31/functions/{fn}/concurrency     PutFunctionConcurrency
- *   DELETE /2017-10-31/functions/{fn}/concurrency     DeleteFunctionConcurrency
- *   GET    /2019-09-30/functions/{fn}/concurrency     GetFunctionConcurrency
- *   GET|POST|DELETE /2017-03-31/tags/{arn}            ListTags, TagResource,
- *                                                      UntagResource
- *   GET    /lambdafs/functions/{fn}/code.zip          GetFunction's Code.Location
- *   GET    /lambdafs/layers/{l}/{n}/layer.zip         GetLayerVersion's Content.Location
- *   POST   /  with X-Amz-Target: Logs_20140328.*      CloudWatch Logs (cwlogs.c)
+ *   POST   /2015-03-31/functions                  CreateFunction
+ *   GET    /2015-03-31/functions                  ListFunctions
+ *   GET    /2015-03-31/functions/{fn}             GetFunction
+ *   DELETE /2015-03-31/functions/{fn}             DeleteFunction
+ *   GET    .../functions/{fn}/configuration       GetFunctionConfiguration
+ *   PUT    .../functions/{fn}/configuration       UpdateFunctionConfiguration
+ *   PUT    .../functions/{fn}/code                UpdateFunctionCode
+ *   POST   .../functions/{fn}/invocations         Invoke; RIE's path when
+ *                                                 {fn} is "function"
+ *   PUT    /2017-10-31/functions/{fn}/concurrency PutFunctionConcurrency
+ *   DELETE /2017-10-31/functions/{fn}/concurrency DeleteFunctionConcurrency
+ *   GET    /2019-09-30/functions/{fn}/concurrency GetFunctionConcurrency
+ *   GET|POST|DELETE /2017-03-31/tags/{arn}        ListTags, TagResource,
+ *                                                 UntagResource
+ *   GET    /2018-10-31/layers                     ListLayers (with
+ *                                                 ?find=LayerVersion&Arn=:
+ *                                                 GetLayerVersionByArn)
+ *   GET    /2018-10-31/layers/{l}/versions        ListLayerVersions
+ *   POST   /2018-10-31/layers/{l}/versions        PublishLayerVersion
+ *   GET    .../layers/{l}/versions/{n}            GetLayerVersion
+ *   DELETE .../layers/{l}/versions/{n}            DeleteLayerVersion
+ *   GET    /lambdafs/functions/{fn}/code.zip      GetFunction's Code.Location
+ *   GET    /lambdafs/layers/{l}/{n}/layer.zip     GetLayerVersion's
+ *                                                 Content.Location
+ *   POST   /  (X-Amz-Target: Logs_20140328.*)     CloudWatch Logs (cwlogs.c)
  *   GET    /health, GET /status
  *
  * Errors (one table, http_errno): status code, x-amzn-ErrorType and
@@ -514,7 +516,7 @@ static enum MHD_Result http_get_configuration(struct http_req *q,
 static enum MHD_Result http_get_function(struct http_req *q, const char *name)
 {
 	json_error_t jerr;
-	json_t *conf, *code, *ans;
+	json_t *conf, *code, *ans, *rce;
 	const char *pkg, *image;
 	char *text, *base;
 	size_t len;
@@ -538,19 +540,20 @@ static enum MHD_Result http_get_function(struct http_req *q, const char *name)
 		if (json_integer_value(json_object_get(conf, "CodeSize")) > 0)
 			json_object_set_new(
 				code, "Location",
-				json_sprintf("%s/lambdafs/functions/%s/code.zip",
+				json_sprintf("%s/lambdafs/functions/%s/"
+					     "code.zip",
 					     base, name));
 		free(base);
 	}
 	ans = json_pack("{s:o, s:o}", "Configuration", conf, "Code", code);
 	if (ans && json_object_get(conf, "Tags"))
 		json_object_set(ans, "Tags", json_object_get(conf, "Tags"));
-	if (ans && json_object_get(conf, "ReservedConcurrentExecutions"))
-		json_object_set_new(
-			ans, "Concurrency",
-			json_pack("{s:O}", "ReservedConcurrentExecutions",
-				  json_object_get(
-					  conf, "ReservedConcurrentExecutions")));
+	rce = json_object_get(conf, "ReservedConcurrentExecutions");
+	if (ans && rce)
+		json_object_set_new(ans, "Concurrency",
+				    json_pack("{s:O}",
+					      "ReservedConcurrentExecutions",
+					      rce));
 	return http_send_json(q, MHD_HTTP_OK, ans);
 }
 
@@ -921,10 +924,9 @@ static enum MHD_Result http_concurrency(struct http_req *q, const char *name,
 		if (!conf)
 			return http_errno(q, -errno, NULL, name);
 		v = json_object_get(conf, "ReservedConcurrentExecutions");
-		ret = http_send_json(
-			q, MHD_HTTP_OK,
-			v ? json_pack("{s:O}", "ReservedConcurrentExecutions", v)
-			  : json_object());
+		v = v ? json_pack("{s:O}", "ReservedConcurrentExecutions", v)
+		      : json_object();
+		ret = http_send_json(q, MHD_HTTP_OK, v);
 		json_decref(conf);
 		return ret;
 	}
@@ -1280,8 +1282,8 @@ static json_t *http_layer_version(struct http_req *q, const char *name,
 	if (content) {
 		base = http_base_url(q);
 		json_object_set_new(content, "Location",
-				    json_sprintf("%s/lambdafs/layers/%s/%" PRId64
-						 "/layer.zip",
+				    json_sprintf("%s/lambdafs/layers/%s/"
+						 "%" PRId64 "/layer.zip",
 						 base, name, version));
 		free(base);
 	}
@@ -1563,9 +1565,10 @@ static enum MHD_Result http_route_layers(struct http_req *q,
 	char name[141];
 	int64_t version = 0;
 
+	const char *arn = http_arg(q, "Arn");
+
 	if (n == 2 && is(method, "GET") && find && is(find, "LayerVersion"))
-		return http_layer_by_arn(q, http_arg(q, "Arn") ? http_arg(q, "Arn")
-							      : "");
+		return http_layer_by_arn(q, arn ? arn : "");
 	if (n == 2 && is(method, "GET"))
 		return http_list_layers(q);
 	if (n < 4 || n > 5 || !is(seg[3], "versions"))
@@ -1701,6 +1704,18 @@ static size_t http_body_cap(const char *method, const char *url)
 	return HTTP_MAX_BODY;
 }
 
+/* The client's URL, decoded, may hold anything: one log line stays one
+ * line. */
+static void http_log_safe(const char *s, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i + 1 < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?'
+								    : s[i];
+	out[i] = '\0';
+}
+
 static void http_consume(struct http_req *q, const char *data, size_t n)
 {
 	int r;
@@ -1761,7 +1776,12 @@ static enum MHD_Result http_access(void *cls, struct MHD_Connection *con,
 	q->counted = true;
 	pthread_mutex_unlock(&q->h->lock);
 	ret = http_dispatch(q, url, method);
-	log_debug("http: %s %s (%zu bytes)", method, url, q->total);
+	{
+		char safe[256];
+
+		http_log_safe(url, safe, sizeof(safe));
+		log_debug("http: %s %s (%zu bytes)", method, safe, q->total);
+	}
 	return ret;
 }
 
@@ -1920,8 +1940,9 @@ int http_start(struct http *h, const struct http_params *p)
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	errno = 0;
 	h->mhd = MHD_start_daemon(
-		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+		MHD_USE_THREAD_PER_CONNECTION |
+			MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+			MHD_USE_ITC | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, http_access, h,
 		/* first, or MHD logs the options before it to stderr */
 		MHD_OPTION_EXTERNAL_LOGGER, http_mhd_log, h,

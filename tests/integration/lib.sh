@@ -173,6 +173,16 @@ mount_fs_http() {
 	HTTP_ADDR=$(json_get "$MNT/status" http.address)
 	HTTP_URL=http://$HTTP_ADDR
 }
+# wait_for SECONDS cmd...: polls (every 50 ms) until cmd succeeds
+wait_for() {
+	local i n=$(($1 * 20))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
 awsl() { "$AWS" --endpoint-url "$HTTP_URL" --cli-read-timeout 0 "$@"; }
 # py_tap SCRIPT ARGS...: runs a python helper that prints "ok WHAT",
 # "not ok WHAT" and "# ..." lines, folded into this test's TAP stream.

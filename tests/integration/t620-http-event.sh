@@ -7,15 +7,6 @@ require_fuse
 require_aws
 mount_fs_http
 
-wait_for() { # SECONDS cmd...
-	local i n=$(($1 * 20))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 # event_post NAME BODY: POSTs an Event; prints "STATUS REQUEST-ID"
 event_post() {
 	printf '%s' "$2" > "$WORK/ev.in"

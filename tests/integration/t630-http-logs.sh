@@ -7,15 +7,6 @@ require_fuse
 require_aws
 mount_fs_http
 
-wait_for() { # SECONDS cmd...
-	local i n=$(($1 * 20))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 printf 'def handler(event, context):\n    print("marker-%%s" %% event["n"])\n    return event\n' > "$WORK/lambda_function.py"
 (cd "$WORK" && zip -q lg.zip lambda_function.py)
 awsl lambda create-function --function-name lg --runtime python3.11 \
@@ -36,6 +27,7 @@ assert_eq "$(wc -l <<<"$out")" "$(wc -l < "$MNT/functions/lg/logs")" "aws logs t
 # --follow: new lines show up, old ones are not repeated
 "$AWS" --endpoint-url "$HTTP_URL" logs tail "$G" --follow > "$WORK/follow.out" 2>&1 &
 FOLLOW=$!
+# shellcheck disable=SC2016 # evaluated by cleanup
 CLEANUP_HOOK='kill $FOLLOW 2>/dev/null'
 assert_true "aws logs tail --follow shows the existing events" wait_for 30 grep -q marker-2 "$WORK/follow.out"
 inv 3
@@ -60,6 +52,7 @@ assert_fails_with 'InvalidParameterException' "filter-log-events: JSON patterns 
 	awsl logs filter-log-events --log-group-name "$G" --filter-pattern '{ $.level = "ERROR" }'
 
 # get-log-events
+# shellcheck disable=SC2016 # a literal $LATEST
 S='[$LATEST]lambdafs'
 out=$(awsl logs get-log-events --log-group-name "$G" --log-stream-name "$S" --start-from-head --limit 2)
 assert_match "$(json_get "$out" events.0.message)" '^START RequestId' "get-log-events --start-from-head: the first event"

@@ -41,6 +41,7 @@ print("idle connection open", r.status, flush=True)
 time.sleep(60)
 PY
 IDLE=$!
+# shellcheck disable=SC2016 # evaluated by cleanup
 CLEANUP_HOOK='kill $IDLE $CURL 2>/dev/null'
 for _ in $(seq 1 600); do
 	grep -q START "$MNT/functions/slow/logs" 2>/dev/null && grep -q 'idle connection open 200' "$WORK/idle.out" && break
