@@ -158,6 +158,7 @@ static struct fs_state {
 	pthread_cond_t inval_cond;
 
 	struct fuse *fuse;	/* set once mounted */
+	const char *http_address; /* set by fs_set_http once it listens */
 } fs;
 
 /*
@@ -239,6 +240,18 @@ static void fs_invalidate_function(const char *name)
 	fs_invalidate("/functions/%s/code.zip", name);
 	fs_invalidate("/functions/%s/code", name);
 	fs_invalidate("/functions/%s/opt", name);
+}
+
+void fs_note_function(const char *name, void *arg)
+{
+	(void)arg;
+	fs_invalidate("/functions");
+	fs_invalidate_function(name);
+}
+
+void fs_set_http(const char *address)
+{
+	fs.http_address = address;
 }
 
 /* ---------- paths ---------- */
@@ -648,8 +661,9 @@ static char *status_json(size_t *len)
 	char *out;
 
 	registry_counts(fs.reg, &nfn, &nly);
-	http = json_pack("{s:s?, s:b}", "address", fs.cfg->http, "listening",
-			 0);
+	http = json_pack("{s:s?, s:b}", "address",
+			 fs.http_address ? fs.http_address : fs.cfg->http,
+			 "listening", fs.http_address != NULL);
 	j = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:i, s:o, "
 		      "s:{s:b}, s:s}",
 		      "version", LAMBDAFS_VERSION, "pid", (int)getpid(),

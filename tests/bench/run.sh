@@ -17,8 +17,8 @@ cleanup() {
 	rm -rf "$WORK" /dev/shm/lambdafs-bench.zip
 }
 trap cleanup EXIT
-start() {
-	"$LAMBDAFS" -f --state-dir "$STATE" --http off "$MNT" >>"$WORK/daemon.log" 2>&1 &
+start() { # [--http ADDR:PORT]
+	"$LAMBDAFS" -f --state-dir "$STATE" --http off "$@" "$MNT" >>"$WORK/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 200); do [ -e "$MNT/status" ] && return 0; sleep 0.05; done
 	echo "bench: mount failed" >&2; cat "$WORK/daemon.log" >&2; exit 1
@@ -73,7 +73,9 @@ done
 t_dep=$(printf '%s\n' "${tot[@]}" | sort -n | sed -n 2p)
 echo "deploy of a $(($(stat -c %s "$WORK/big.zip") / 1048576)) MB zip: $(ms "$t_dep") ms; cp to tmpfs: $(ms "$t_floor") ms; ratio $(python3 -c "print('%.1f'%($t_dep/$t_floor))")x (goal <= 3x)"
 
-# invoke: a python echo function, warm, through the mount
+# invoke: a python echo function, warm, through the mount and over HTTP
+# (the same daemon, so the two figures are comparable)
+stop; start --http 127.0.0.1:0
 mkdir -p "$WORK/echo"
 printf 'def handler(event, context):\n    return event\n' > "$WORK/echo/echo.py"
 (cd "$WORK/echo" && zip -q ../echo.zip echo.py)
@@ -81,6 +83,8 @@ mkdir "$MNT/functions/echo"
 echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo/config.json"
 cp "$WORK/echo.zip" "$MNT/functions/echo/code.zip"
 "$BUILD/bench/invoke_bench" "$MNT/functions/echo/invoke" "$MNT/status" 2000
+addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"]["address"])' "$MNT/status")
+"$BUILD/bench/http_bench" "http://$addr/2015-03-31/functions/echo/invocations" 4000 16
 t_shell=$(python3 - "$MNT/functions/echo/invoke" <<'PY'
 import subprocess, sys, time
 ts = []

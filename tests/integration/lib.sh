@@ -152,3 +152,49 @@ for k in sys.argv[2].split("."):
     if k: d=d[int(k)] if isinstance(d,list) else d.get(k)
 print(d if not isinstance(d,(dict,list)) else json.dumps(d))' "$1" "$2"
 }
+
+# --- the HTTP API (t6xx) ---
+# mount_fs_http [daemon args]: mount with the HTTP API on a kernel-chosen
+# port (tests run concurrently: never a fixed one); sets HTTP_ADDR and
+# HTTP_URL from status, and the offline aws CLI / boto3 environment of
+# CLIENTS.md (fake credentials, no metadata probe, no pager, one attempt).
+AWS=/usr/bin/aws
+require_aws() {
+	[ -x "$AWS" ] || skip_all "/usr/bin/aws missing (make deps installs awscli)"
+	/usr/bin/python3 -c 'import boto3' 2>/dev/null ||
+		skip_all "python3-boto3 missing (make deps installs it)"
+}
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+	AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+	AWS_PAGER="" AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+mount_fs_http() {
+	mount_fs --http 127.0.0.1:0 "$@"
+	HTTP_ADDR=$(json_get "$MNT/status" http.address)
+	HTTP_URL=http://$HTTP_ADDR
+}
+# wait_for SECONDS cmd...: polls (every 50 ms) until cmd succeeds
+wait_for() {
+	local i n=$(($1 * 20))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+awsl() { "$AWS" --endpoint-url "$HTTP_URL" --cli-read-timeout 0 "$@"; }
+# py_tap SCRIPT ARGS...: runs a python helper that prints "ok WHAT",
+# "not ok WHAT" and "# ..." lines, folded into this test's TAP stream.
+py_tap() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "${line#ok }" ;;
+		"not ok "*) not_ok "${line#not ok }" ;;
+		__rc=0) ;;
+		__rc=*) not_ok "$(basename "$1") ran to the end (exit ${line#__rc=})" ;;
+		*) echo "# $line" ;;
+		esac
+	done < <(/usr/bin/python3 -u "$@" 2>&1; echo "__rc=$?")
+}
