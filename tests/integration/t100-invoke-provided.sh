@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # invoke through the Runtime API with the bash custom runtime example
-# (provided.al2023, curl): results, errno table, logs, warm reuse.
+# (provided.al2023, curl): results, errno table, logs, init errors, 100
+# warm invocations on one environment.
 . "$(dirname "$0")/lib.sh"
 require_fuse
 command -v curl >/dev/null || skip_all "curl missing (make deps)"
@@ -116,4 +117,22 @@ assert_match "$(cat "$WORK/tail.out")" 'REPORT RequestId' "tail -f sees START/EN
 assert_eq "$(stat -c %s "$F/logs")" "0" ": > logs clears the log"
 echo '{"e":1}' > "$F/invoke"
 assert_match "$(cat "$F/logs")" 'START' "logging goes on after a clear"
+# init errors: the bootstrap posts /init/error and exits
+echo '{"Handler": "nofile.handler"}' > "$F/config.json"
+out=$(errno_of '{}')
+assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "handler file missing: EREMOTEIO"
+assert_match "$(echo "$out" | tail -1)" '"errorType":"Runtime.ImportModuleError"' "the bootstrap's /init/error is the response"
+echo '{"Handler": "function.nope"}' > "$F/config.json"
+out=$(errno_of '{}')
+assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "handler function missing: EREMOTEIO"
+assert_match "$(echo "$out" | tail -1)" '"errorType":"Runtime.HandlerNotFound"' "Runtime.HandlerNotFound"
+echo '{"Handler": "function.handler"}' > "$F/config.json"
+colds=$(grep -c 'Init Duration' "$F/logs")
+fails=0
+for i in $(seq 100); do
+	echo "{\"w\":$i}" > "$F/invoke" || fails=$((fails + 1))
+done
+assert_eq "$fails" 0 "100 warm invocations"
+assert_eq "$(cat "$F/invoke")" '{"echo":{"w":100}}' "the last one's answer"
+assert_eq "$(grep -c 'Init Duration' "$F/logs")" "$((colds + 1))" "all on one environment"
 done_testing
