@@ -145,6 +145,39 @@ done_testing() {
 	exit $?
 }
 
+# invoke_errno INVOKE EVENT: writes EVENT (BIG: a 6 MB + 8 byte event) to
+# the invoke file like cat does, closes it, and prints the outcome of the
+# write ("OK" or the errno name), then the response read back on the same
+# descriptor (or the read's errno name), then the outcome of close().
+invoke_errno() {
+	python3 - "$1" "$2" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+data = sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}'
+try:
+    while data:  # like cat: a short write is retried with the rest
+        data = data[os.write(fd, data):]
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    out = b""
+    while not out.endswith(b"\n"):
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        out += chunk
+    print(out.decode().strip())
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    os.close(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+
 # need_ric VERSION: sets RIC to a cached npm install of aws-lambda-ric
 # VERSION (LAMBDAFS_CLIENTS_DIR, default /var/tmp/lambdafs-clients),
 # installing it first if needed; skips the test only when npm fails.

@@ -38,22 +38,8 @@ assert_true "its pid is a live process" kill -0 "$ipid"
 assert_eq "$(json_get "$F/instances/$inst" state)" "idle" "and it is idle"
 assert_match "$(tr '\0' ' ' < /proc/$ipid/cmdline)" 'bootstrap' "running the function's bootstrap"
 
-errno_of() { # cmd: runs python writing stdin-arg to invoke, prints errno name
-	python3 - "$F/invoke" "$1" <<'PY'
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-data = sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}'
-try:
-    while data:  # like cat: a short write is retried with the rest
-        data = data[os.write(fd, data):]
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-try:
-    print(os.read(fd, 1 << 20).decode().strip())
-except OSError as e:
-    print(errno.errorcode[e.errno])
-PY
+errno_of() { # event: prints the write's errno name (or OK), the response
+	invoke_errno "$F/invoke" "$1" | head -2
 }
 out=$(errno_of '{"x": ')
 assert_eq "$(echo "$out" | head -1)" "OK" "incomplete JSON waits for more"
