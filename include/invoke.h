@@ -20,6 +20,7 @@ struct invoker_params {
 	const char *state_dir;
 	int max_envs;	/* per function */
 	int idle_ttl;	/* seconds */
+	int history;	/* invocations kept per function */
 	/* Called (without locks) after lines were appended to a function's
 	 * log, at most every 50 ms per environment; may be NULL. */
 	void (*on_log)(const char *name, void *arg);
@@ -92,5 +93,9 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 			   size_t *len);
 /* Number of live environments, for status. */
 size_t invoke_env_count(struct invoker *iv);
+/* Events queued or being retried, for status. */
+size_t invoke_async_pending(struct invoker *iv);
+/* The invocation history (history.h), for invocations/. */
+struct history *invoke_history(struct invoker *iv);
 
 #endif

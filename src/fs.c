@@ -45,6 +45,7 @@
 #include "buf.h"
 #include "config.h"
 #include "fs.h"
+#include "history.h"
 #include "invoke.h"
 #include "log.h"
 #include "registry.h"
@@ -59,7 +60,11 @@ enum node {
 	N_CONFIG,
 	N_CODEZIP,
 	N_INVOKE,
+	N_INVOKE_ASYNC,
 	N_LOGS,
+	N_INVOCATIONS,	/* functions/F/invocations/ */
+	N_INVOCATION,	/* functions/F/invocations/<id>/ */
+	N_INVPART,	/* functions/F/invocations/<id>/<part> */
 	N_INSTANCES,	/* functions/F/instances/ */
 	N_INSTANCE,	/* functions/F/instances/<id>.json */
 	N_CODE,	/* code/ and below: rest is the path inside */
@@ -76,6 +81,16 @@ struct fs_path {
 	char name[256];	   /* function or layer name */
 	int64_t version;   /* N_LVER, N_LVERJSON */
 	char rest[PATH_MAX]; /* inside code/, opt/, N/: "" or "/a/b" */
+	char id[40];	   /* N_INVOCATION, N_INVPART */
+	enum history_part part; /* N_INVPART */
+};
+
+/* The files of invocations/<id>/, in history.h's order. */
+static const char *const invpart_names[HISTORY_NPARTS] = {
+	[HISTORY_EVENT] = "event",
+	[HISTORY_RESPONSE] = "response",
+	[HISTORY_LOGS] = "logs",
+	[HISTORY_REPORT] = "report.json",
 };
 
 enum fh_kind {
@@ -98,6 +113,7 @@ struct fh {
 	bool dirty;	/* FH_STAGE: written since the last commit */
 	bool readable;	/* FH_STAGE opened O_RDWR */
 	bool wrote;	/* FH_INVOKE: this handle sent an event */
+	bool async;	/* FH_INVOKE: invoke-async (queues, no answers) */
 	bool snapped;	/* FH_INVOKE: data holds the latest response */
 	size_t rpos;	/* FH_INVOKE: read cursor in data */
 	int err;	/* FH_INVOKE: a failed write's error, repeated until
@@ -293,6 +309,29 @@ static void parse_path(const char *path, struct fs_path *fp)
 				fp->kind = N_INSTANCE;
 			return;
 		}
+		if (!strcmp(c, "invocations")) {
+			int i;
+
+			if (!next_component(&p, c, sizeof(c))) {
+				fp->kind = N_INVOCATIONS;
+				return;
+			}
+			if (strlen(c) >= sizeof(fp->id))
+				return;
+			snprintf(fp->id, sizeof(fp->id), "%s", c);
+			if (!next_component(&p, c, sizeof(c))) {
+				fp->kind = N_INVOCATION;
+				return;
+			}
+			if (*p && strcmp(p, "/"))
+				return;
+			for (i = 0; i < HISTORY_NPARTS; i++)
+				if (!strcmp(c, invpart_names[i])) {
+					fp->kind = N_INVPART;
+					fp->part = (enum history_part)i;
+				}
+			return;
+		}
 		if (!strcmp(c, "code") || !strcmp(c, "opt")) {
 			fp->kind = !strcmp(c, "code") ? N_CODE : N_OPT;
 			snprintf(fp->rest, sizeof(fp->rest), "%s", p);
@@ -309,6 +348,8 @@ static void parse_path(const char *path, struct fs_path *fp)
 			fp->kind = N_CODEZIP;
 		else if (!strcmp(c, "invoke"))
 			fp->kind = N_INVOKE;
+		else if (!strcmp(c, "invoke-async"))
+			fp->kind = N_INVOKE_ASYNC;
 		else if (!strcmp(c, "logs"))
 			fp->kind = N_LOGS;
 		return;
@@ -565,6 +606,10 @@ static char *status_json(size_t *len)
 		      (int)invoke_env_count(fs.iv), "http", http,
 		      "docker", "reachable", docker_reachable(), "fuse",
 		      fs_fuse_version());
+	if (j)
+		json_object_set_new(j, "async_pending",
+				    json_integer((json_int_t)
+						 invoke_async_pending(fs.iv)));
 	out = util_json_pretty(j, len);
 	json_decref(j);
 	return out;
@@ -871,12 +916,34 @@ static int fs_getattr(const char *path, struct stat *st,
 	case N_LAYERZIP:
 		return zip_getattr(&fp, st, fi);
 	case N_INVOKE:
+	case N_INVOKE_ASYNC:
 		r = registry_function_stat(fs.reg, fp.name, &info);
 		if (r < 0)
 			return r;
 		/* a live endpoint, like a /proc file: size 0 */
-		fill_stat(st, S_IFREG | 0666, 0, info.modified_ms);
+		fill_stat(st, S_IFREG | (fp.kind == N_INVOKE ? 0666 : 0222), 0,
+			  info.modified_ms);
 		return 0;
+	case N_INVOCATIONS:
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		fill_stat(st, S_IFDIR | 0555, 0, util_now_ms());
+		return 0;
+	case N_INVOCATION:
+	case N_INVPART: {
+		struct history_item it;
+
+		r = history_stat(invoke_history(fs.iv), fp.name, fp.id, &it);
+		if (r < 0)
+			return r;
+		if (fp.kind == N_INVOCATION)
+			fill_stat(st, S_IFDIR | 0555, 0, it.mtime_ms);
+		else
+			fill_stat(st, S_IFREG | 0444, (off_t)it.len[fp.part],
+				  it.mtime_ms);
+		return 0;
+	}
 	case N_LOGS: {
 		struct stat real;
 		char *lp;
@@ -963,9 +1030,37 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		fill_name(&df, "code", NULL);
 		fill_name(&df, "opt", NULL);
 		fill_name(&df, "invoke", NULL);
+		fill_name(&df, "invoke-async", NULL);
 		fill_name(&df, "logs", NULL);
+		fill_name(&df, "invocations", NULL);
 		fill_name(&df, "instances", NULL);
 		return 0;
+	case N_INVOCATIONS: {
+		struct history_item *items;
+		struct stat st;
+		size_t k, cnt;
+
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		cnt = history_list(invoke_history(fs.iv), fp.name, &items);
+		for (k = 0; k < cnt; k++) {
+			fill_stat(&st, S_IFDIR | 0555, 0, items[k].mtime_ms);
+			fill_name(&df, items[k].id, &st);
+		}
+		free(items);
+		return 0;
+	}
+	case N_INVOCATION: {
+		struct history_item it;
+
+		r = history_stat(invoke_history(fs.iv), fp.name, fp.id, &it);
+		if (r < 0)
+			return r;
+		for (i = 0; i < HISTORY_NPARTS; i++)
+			fill_name(&df, invpart_names[i], NULL);
+		return 0;
+	}
 	case N_INSTANCES: {
 		unsigned *ids;
 		size_t k, cnt;
@@ -1058,6 +1153,8 @@ static int fs_rmdir(const char *path)
 	case N_CODE:
 	case N_OPT:
 	case N_INSTANCES:
+	case N_INVOCATIONS:
+	case N_INVOCATION:
 		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_NONE:
 		return -ENOENT;
@@ -1096,9 +1193,12 @@ static int fs_unlink(const char *path)
 	case N_OPT:
 		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_INVOKE:
+	case N_INVOKE_ASYNC:
 	case N_LOGS:
 	case N_INSTANCE:
 		return removal_active(fp.name) ? 0 : -EPERM;
+	case N_INVPART:
+		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_LVER:
 	case N_LVERJSON:
 	case N_LAYERZIP:
@@ -1241,13 +1341,30 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 			return -EROFS;
 		real = tree_real(&fp);
 		break;
+	case N_INVPART:
+		if (wants_write(fi->flags) || (fi->flags & O_TRUNC))
+			return -EROFS;
+		h = fh_new(FH_SNAPSHOT, &fp);
+		r = history_read(invoke_history(fs.iv), fp.name, fp.id, fp.part,
+				 &h->data, &h->len);
+		if (r < 0) {
+			fh_free(h);
+			return r;
+		}
+		fi->fh = (uintptr_t)h;
+		fi->keep_cache = 1; /* a finished invocation never changes */
+		return 0;
+	case N_INVOKE_ASYNC:
 	case N_INVOKE: {
 		struct function_info info;
 
 		r = registry_function_stat(fs.reg, fp.name, &info);
 		if (r < 0)
 			return r;
+		if (fp.kind == N_INVOKE_ASYNC && !wants_write(fi->flags))
+			return -EACCES; /* write-only: Events have no answer */
 		h = fh_new(FH_INVOKE, &fp);
+		h->async = fp.kind == N_INVOKE_ASYNC;
 		buf_init(&h->w, FS_INVOKE_MAX_IN);
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
@@ -1390,6 +1507,16 @@ static int invoke_one(struct fh *h, size_t from, size_t len)
 	if (!j)
 		return -EINVAL;
 	json_decref(j);
+	if (h->async) {
+		char id[37];
+
+		if (len > INVOKE_ASYNC_MAX)
+			return -EFBIG;
+		r = invoke_async(fs.iv, h->name, h->w.data + from, len, id);
+		if (r == 0)
+			fs_invalidate("/functions/%s/invocations", h->name);
+		return r;
+	}
 	r = invoke_sync(fs.iv, h->name, h->w.data + from, len, &opts, &res);
 	if (res.payload) {
 		size_t keep = h->len - h->rpos;
@@ -1482,6 +1609,8 @@ static int invoke_write_run(struct fh *h, const char *data, size_t size)
 
 static int invoke_read(struct fh *h, char *out, size_t size)
 {
+	if (h->async)
+		return 0;
 	if (!h->wrote && !h->snapped) {
 		h->data = invoke_latest(fs.iv, h->name, &h->len);
 		if (h->data) {
@@ -1680,6 +1809,7 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	switch (fp.kind) {
 	case N_CONFIG:
 	case N_INVOKE:
+	case N_INVOKE_ASYNC:
 		return 0; /* the next write replaces it whole */
 	case N_LOGS: {
 		char *lp = invoke_log_path(fs.iv, fp.name);

@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 	sp.p.state_dir = cfg.state_dir;
 	sp.p.max_envs = cfg.max_envs;
 	sp.p.idle_ttl = cfg.idle_ttl;
+	sp.p.history = cfg.history;
 	sp.p.on_log = fs_note_log;
 	status = fs_main(reg, &cfg, start_invoker, &sp);
 out:
