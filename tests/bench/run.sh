@@ -92,13 +92,67 @@ ts.sort(); print("%.1f" % (ts[len(ts)//2] * 1000))
 PY
 )
 echo "warm invoke with sh -c 'echo > invoke; cat invoke' (includes sh start): p50 $t_shell ms"
-# cold start: a config change drains the environment, the next call is cold
-coldest=()
-for i in 1 2 3 4 5; do
-	echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/echo/config.json"
-	echo '{}' > "$MNT/functions/echo/invoke"
+# throughput: N concurrent callers, each its own descriptor for the whole
+# run (the same-fd conversation), on one function and spread over N
+# functions. With libfuse 3.14 the kernel serialises writes to one file,
+# so callers of one function run one at a time (README, "Known limit").
+for i in $(seq 2 32); do
+	mkdir "$MNT/functions/echo$i"
+	echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo$i/config.json"
+	cp "$WORK/echo.zip" "$MNT/functions/echo$i/code.zip"
 done
-cold=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/echo.log" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-t_py=$(median 11 /usr/bin/python3 -c pass)
-echo "cold start (spawn to first /next, median of 5): $cold ms; /usr/bin/python3 -c pass: $(ms "$t_py") ms; ratio $(python3 -c "print('%.2f' % ($cold / ($t_py * 1000)))")x (goal <= 1.15x of interpreter start + bootstrap import)"
+throughput() { # callers invoke-files...: one line from invoke_bench, then envs used
+	local n=$1; shift
+	"$BUILD/bench/invoke_bench" -c "$n" -t 3 "$@" | tr -d '\n'
+	local envs=0 f
+	for f in "$@"; do envs=$((envs + $(ls "$(dirname "$f")/instances" | wc -l))); done
+	echo "; $envs warm environments"
+}
+for n in 1 2 8 32; do
+	throughput "$n" "$MNT/functions/echo/invoke"
+done
+for n in 2 8 32; do
+	files=("$MNT/functions/echo/invoke")
+	for i in $(seq 2 "$n"); do files+=("$MNT/functions/echo$i/invoke"); done
+	throughput "$n" "${files[@]}"
+done
+for i in $(seq 2 32); do rm -r "$MNT/functions/echo$i"; done
+
+# cold start (spawn to first /next, the Init Duration of REPORT): a config
+# change drains the environment, so the next call is cold. Floors, with the
+# interpreter the daemon runs (the first of /usr/local/bin, /usr/bin, /bin):
+# the bare interpreter; python plus importing our bootstrap; and our
+# bootstrap spawned directly against a trivial Runtime API, timed the same
+# way (spawn to first /next, tests/bench/spawn_floor.py).
+interp() { for d in /usr/local/bin /usr/bin /bin; do [ -x "$d/$1" ] && { echo "$d/$1"; return; }; done; }
+cold_median() { # function
+	local i
+	for i in 1 2 3 4 5 6 7; do
+		echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/$1/config.json"
+		echo '{}' > "$MNT/functions/$1/invoke"
+	done
+	grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/$1.log" | awk '{print $3}' |
+		sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+PY=$(interp python3)
+cold=$(cold_median echo)
+t_py=$(ms "$(median 11 "$PY" -c pass)")
+t_pyboot=$(ms "$(median 11 "$PY" -c "import sys; sys.path.insert(0, '$TOP/src/runtimes/python'); import bootstrap")")
+t_pyspawn=$(python3 "$TOP/tests/bench/spawn_floor.py" 11 "$WORK/echo" echo.handler "$PY" "$TOP/src/runtimes/python/bootstrap.py")
+echo "cold start python (median of 7): $cold ms; floors: $PY -c pass $t_py ms ($(ratio "$cold" "$t_py")x), + importing our bootstrap $t_pyboot ms ($(ratio "$cold" "$t_pyboot")x, goal <= 1.15x), our bootstrap spawned directly to its first /next $t_pyspawn ms ($(ratio "$cold" "$t_pyspawn")x)"
+NODE=$(interp node)
+if [ -n "$NODE" ]; then
+	mkdir -p "$WORK/echojs"
+	printf 'export const handler = async (event) => event;\n' > "$WORK/echojs/index.mjs"
+	(cd "$WORK/echojs" && zip -q ../echojs.zip index.mjs)
+	mkdir "$MNT/functions/echojs"
+	cp "$WORK/echojs.zip" "$MNT/functions/echojs/code.zip"
+	cold=$(cold_median echojs)
+	t_node=$(ms "$(median 11 "$NODE" -e 0)")
+	t_nodespawn=$(python3 "$TOP/tests/bench/spawn_floor.py" 11 "$WORK/echojs" index.handler "$NODE" "$TOP/src/runtimes/node/bootstrap.mjs")
+	echo "cold start node (median of 7): $cold ms; floors: $NODE -e 0 $t_node ms ($(ratio "$cold" "$t_node")x, goal <= 1.15x), our bootstrap spawned directly to its first /next $t_nodespawn ms ($(ratio "$cold" "$t_nodespawn")x)"
+else
+	echo "cold start node: not measured, node not installed"
+fi
 stop
