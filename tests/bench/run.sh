@@ -123,24 +123,37 @@ for i in $(seq 2 32); do rm -r "$MNT/functions/echo$i"; done
 # interpreter the daemon runs (the first of /usr/local/bin, /usr/bin, /bin):
 # the bare interpreter; python plus importing our bootstrap; and our
 # bootstrap spawned directly against a trivial Runtime API, timed the same
-# way (spawn to first /next, tests/bench/spawn_floor.py).
+# way (spawn to first /next, tests/bench/floor.py). The machine is
+# shared, so the samples are interleaved: one of each per round, medians
+# of 9 rounds.
 interp() { for d in /usr/local/bin /usr/bin /bin; do [ -x "$d/$1" ] && { echo "$d/$1"; return; }; done; }
-cold_median() { # function
-	local i
-	for i in 1 2 3 4 5 6 7; do
-		echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/$1/config.json"
-		echo '{}' > "$MNT/functions/$1/invoke"
-	done
-	grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/$1.log" | awk '{print $3}' |
-		sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
+med() { sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]}'; }
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+# Floors run in an environment like the one the daemon gives a runtime
+# (ours may carry NODE_EXTRA_CA_CERTS and the like, which cost node 100 ms).
+CLEAN=(env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=en_US.UTF-8 TZ=:UTC)
+cold_vs() { # function task-root handler interpreter bootstrap floor-cmd...
+	local fn=$1 root=$2 handler=$3 interp=$4 boot=$5 i
+	shift 5
+	: > "$WORK/floors"
+	for i in 1 2 3 4 5 6 7 8 9; do
+		echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/$fn/config.json"
+		echo '{}' > "$MNT/functions/$fn/invoke"
+		printf '%s %s\n' \
+			"$("${CLEAN[@]}" python3 "$TOP/tests/bench/floor.py" spawn 1 "$root" "$handler" "$interp" "$boot")" \
+			"$("${CLEAN[@]}" python3 "$TOP/tests/bench/floor.py" run 1 "$@")" >> "$WORK/floors"
+	done
+	COLD=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/$fn.log" | tail -9 | awk '{print $3}' | med)
+	SPAWN=$(awk '{print $1}' "$WORK/floors" | med)
+	FLOOR=$(awk '{print $2}' "$WORK/floors" | med)
+}
 PY=$(interp python3)
-cold=$(cold_median echo)
-t_py=$(ms "$(median 11 "$PY" -c pass)")
-t_pyboot=$(ms "$(median 11 "$PY" -c "import sys; sys.path.insert(0, '$TOP/src/runtimes/python'); import bootstrap")")
-t_pyspawn=$(python3 "$TOP/tests/bench/spawn_floor.py" 11 "$WORK/echo" echo.handler "$PY" "$TOP/src/runtimes/python/bootstrap.py")
-echo "cold start python (median of 7): $cold ms; floors: $PY -c pass $t_py ms ($(ratio "$cold" "$t_py")x), + importing our bootstrap $t_pyboot ms ($(ratio "$cold" "$t_pyboot")x, goal <= 1.15x), our bootstrap spawned directly to its first /next $t_pyspawn ms ($(ratio "$cold" "$t_pyspawn")x)"
+PYBOOT=$TOP/src/runtimes/python/bootstrap.py
+cold_vs echo "$WORK/echo" echo.handler "$PY" "$PYBOOT" "$PY" -c pass
+echo "cold start python (median of 9): $COLD ms; floors: $PY -c pass $FLOOR ms ($(ratio "$COLD" "$FLOOR")x); our bootstrap spawned directly to its first /next $SPAWN ms ($(ratio "$COLD" "$SPAWN")x)"
+cold_vs echo "$WORK/echo" echo.handler "$PY" "$PYBOOT" \
+	"$PY" -c "import sys; sys.path.insert(0, '$TOP/src/runtimes/python'); import bootstrap"
+echo "cold start python (median of 9): $COLD ms; floor: $PY -c pass + importing our bootstrap $FLOOR ms ($(ratio "$COLD" "$FLOOR")x, goal <= 1.15x)"
 NODE=$(interp node)
 if [ -n "$NODE" ]; then
 	mkdir -p "$WORK/echojs"
@@ -148,10 +161,8 @@ if [ -n "$NODE" ]; then
 	(cd "$WORK/echojs" && zip -q ../echojs.zip index.mjs)
 	mkdir "$MNT/functions/echojs"
 	cp "$WORK/echojs.zip" "$MNT/functions/echojs/code.zip"
-	cold=$(cold_median echojs)
-	t_node=$(ms "$(median 11 "$NODE" -e 0)")
-	t_nodespawn=$(python3 "$TOP/tests/bench/spawn_floor.py" 11 "$WORK/echojs" index.handler "$NODE" "$TOP/src/runtimes/node/bootstrap.mjs")
-	echo "cold start node (median of 7): $cold ms; floors: $NODE -e 0 $t_node ms ($(ratio "$cold" "$t_node")x, goal <= 1.15x), our bootstrap spawned directly to its first /next $t_nodespawn ms ($(ratio "$cold" "$t_nodespawn")x)"
+	cold_vs echojs "$WORK/echojs" index.handler "$NODE" "$TOP/src/runtimes/node/bootstrap.mjs" "$NODE" -e 0
+	echo "cold start node (median of 9): $COLD ms; floors: $NODE -e 0 $FLOOR ms ($(ratio "$COLD" "$FLOOR")x, goal <= 1.15x); our bootstrap spawned directly to its first /next $SPAWN ms ($(ratio "$COLD" "$SPAWN")x)"
 else
 	echo "cold start node: not measured, node not installed"
 fi

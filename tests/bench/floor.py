@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Cold-start floor without lambdafs: spawn a runtime bootstrap directly
-against a trivial Runtime API and time spawn -> its first GET /next, the
-same span lambdafs reports as Init Duration. Prints the median in ms.
+"""Cold-start floors without lambdafs; each prints a median in ms.
 
-    spawn_floor.py N TASK_ROOT HANDLER INTERPRETER BOOTSTRAP
+    floor.py spawn N TASK_ROOT HANDLER INTERPRETER BOOTSTRAP
+        spawn a runtime bootstrap directly against a trivial Runtime API
+        and time spawn -> its first GET /next, the span lambdafs reports
+        as Init Duration
+    floor.py run N COMMAND...
+        wall time of a command (python3 -c pass, node -e 0)
 """
 import os
 import socket
@@ -12,9 +15,16 @@ import sys
 import time
 
 
-def main():
-    n, root, handler = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    cmd = sys.argv[4:]
+def run(n, cmd):
+    spans = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+        spans.append(time.perf_counter() - t0)
+    return spans
+
+
+def spawn(n, root, handler, cmd):
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(8)
@@ -34,11 +44,21 @@ def main():
             data += chunk
         t1 = time.perf_counter()
         if not data.startswith(b"GET /2018-06-01/runtime/invocation/next"):
-            sys.exit("spawn_floor: unexpected first request %r" % data[:80])
+            sys.exit("floor.py: unexpected first request %r" % data[:80])
         spans.append(t1 - t0)
         proc.kill()
         proc.wait()
         con.close()
+    return spans
+
+
+def main():
+    if len(sys.argv) > 3 and sys.argv[1] == "run":
+        spans = run(int(sys.argv[2]), sys.argv[3:])
+    elif len(sys.argv) > 6 and sys.argv[1] == "spawn":
+        spans = spawn(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5:])
+    else:
+        sys.exit(__doc__)
     spans.sort()
     print("%.1f" % (spans[len(spans) // 2] * 1000))
 
