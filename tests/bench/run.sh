@@ -108,6 +108,7 @@ throughput() { # callers invoke-files...: one line from invoke_bench, then envs 
 	for f in "$@"; do envs=$((envs + $(ls "$(dirname "$f")/instances" | wc -l))); done
 	echo "; $envs warm environments"
 }
+echo "throughput (python echo, each caller its own fd for its whole run, 3 s): N callers on one function, then N callers over N functions"
 for n in 1 2 8 32; do
 	throughput "$n" "$MNT/functions/echo/invoke"
 done
