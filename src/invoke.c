@@ -1093,15 +1093,36 @@ out:
 	return e;
 }
 
+/*
+ * A signal as Go's os.ProcessState prints it, which is what RIE and AWS
+ * put in "Runtime exited with error: signal: killed": glibc's description
+ * with its first letter in lower case ("segmentation fault"), except where
+ * the word is an acronym ("CPU time limit exceeded").
+ */
+static void signal_text(int sig, char *out, size_t size)
+{
+	const char *d = sigdescr_np(sig);
+
+	if (!d) {
+		snprintf(out, size, "signal %d", sig);
+		return;
+	}
+	snprintf(out, size, "%s", d);
+	if (out[0] >= 'A' && out[0] <= 'Z' && out[1] >= 'a' && out[1] <= 'z')
+		out[0] = (char)(out[0] - 'A' + 'a');
+}
+
 static char *exit_reason(const char *id, int status)
 {
-	if (WIFSIGNALED(status))
+	char sig[64];
+
+	if (WIFSIGNALED(status)) {
+		signal_text(WTERMSIG(status), sig, sizeof(sig));
 		return error_json("Runtime.ExitError",
 				  "RequestId: %s Error: Runtime exited with "
 				  "error: signal: %s",
-				  id, sigabbrev_np(WTERMSIG(status))
-					      ? sigabbrev_np(WTERMSIG(status))
-					      : "unknown");
+				  id, sig);
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		return error_json("Runtime.ExitError",
 				  "RequestId: %s Error: Runtime exited with "
