@@ -20,7 +20,9 @@ if [ ! -x "$RIC/node_modules/.bin/aws-lambda-ric" ]; then
 fi
 mount_fs
 mkdir -p "$WORK/fn"
-printf '#!/bin/sh\nexec %s/node_modules/.bin/aws-lambda-ric "$_HANDLER"\n' "$RIC" > "$WORK/fn/bootstrap"
+# the client ships inside the package, as on AWS: the function only sees
+# its code (/var/task), its layers (/opt) and the system
+printf '#!/bin/sh\nexec "$LAMBDA_TASK_ROOT"/node_modules/.bin/aws-lambda-ric "$_HANDLER"\n' > "$WORK/fn/bootstrap"
 chmod +x "$WORK/fn/bootstrap"
 cat > "$WORK/fn/index.mjs" <<'JS'
 export const handler = async (event, context) => {
@@ -30,6 +32,7 @@ export const handler = async (event, context) => {
 };
 JS
 (cd "$WORK/fn" && zip -q ../ric.zip bootstrap index.mjs)
+(cd "$RIC" && zip -qry -1 "$WORK/ric.zip" node_modules)
 F=$MNT/functions/ric
 mkdir "$F"
 assert_true "deploy" cp "$WORK/ric.zip" "$F/code.zip"
