@@ -151,11 +151,15 @@ else
 	assert_match "$(json_get "$r" tmp)" "\"$mark\"" "the warm environment keeps its /tmp"
 
 	# a failed exec inside the namespace is a clear ENOEXEC
-	deploy bad "$WORK/bad.zip"
-	out=$(invoke bad '{}')
-	assert_eq "$(head -1 <<< "$out")" ENOEXEC "exec failure in the child: ENOEXEC"
-	assert_eq "$(json_get "$(tail -1 <<< "$out")" errorType)" Runtime.InvalidEntrypoint "errorType Runtime.InvalidEntrypoint"
-	assert_match "$(tail -1 <<< "$out")" 'execve /var/task/bootstrap: No such file or directory' "and the cause"
+	if [ "${VALGRIND:-0}" = 1 ]; then
+		ok "# SKIP failed exec: valgrind kills a forked child whose execve fails"
+	else
+		deploy bad "$WORK/bad.zip"
+		out=$(invoke bad '{}')
+		assert_eq "$(head -1 <<< "$out")" ENOEXEC "exec failure in the child: ENOEXEC"
+		assert_eq "$(json_get "$(tail -1 <<< "$out")" errorType)" Runtime.InvalidEntrypoint "errorType Runtime.InvalidEntrypoint"
+		assert_match "$(tail -1 <<< "$out")" 'execve /var/task/bootstrap: No such file or directory' "and the cause"
+	fi
 fi
 
 if [[ $mem == rss* ]]; then
