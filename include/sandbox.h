@@ -34,7 +34,7 @@ struct sandbox_layout {
 	char *const *layer_dirs;	/* merged at /opt, later wins */
 	size_t nlayers;
 	const char *tmp_dir;		/* at /tmp, writable */
-	const char *runtime_dir;	/* at /var/runtime; may be NULL */
+	const char *runtime_dir;	/* at /var/runtime if it exists; or NULL */
 };
 
 struct sandbox;

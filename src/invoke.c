@@ -623,8 +623,8 @@ static void env_build(const struct env_view *v, const struct env *e,
 	envv_add(ev, "TZ=:UTC");
 	envv_add(ev, "TMPDIR=%s", v->tmp_dir);
 	if (fe->nlayers && !v->isolated) {
-		/* No mount namespace yet: the layers are not at /opt, so
-		 * the runtimes get every layer directory explicitly. */
+		/* Without the sandbox the layers are not at /opt, so the
+		 * runtimes get every layer directory explicitly. */
 		char *joined = join_layer_dirs(fe, "");
 
 		envv_add(ev, "LAMBDAFS_OPT_DIRS=%s", joined);

@@ -176,63 +176,59 @@ static char *canonical(const char *path, char **why)
 static int plan_opt(struct sandbox *sb, const struct sandbox_layout *l,
 		    char **why)
 {
-	char *opts, *real;
-	size_t i, j, used = 0;
+	char *real[LAMBDAFS_MAX_LAYERS + 1], *opts = NULL;
+	size_t i, j, n = 0;
+	int r = 0;
 
-	if (l->nlayers == 0) {
-		plan_mkdir(sb, SANDBOX_OPT);
-		return 0;
-	}
-	if (l->nlayers == 1) {
-		real = canonical(l->layer_dirs[0], why);
-		if (!real)
-			return -errno;
-		plan_bind(sb, STEP_BIND_RO, real, SANDBOX_OPT);
-		free(real);
-		return 0;
-	}
-	/* lowerdir=top:...:bottom, so the last layer first */
-	opts = xstrdup("lowerdir=");
-	for (i = l->nlayers; i > 0; i--) {
-		bool later = false;
-
-		/* the same tree twice (same zip): keep the later one */
-		for (j = i; j < l->nlayers; j++)
-			later |= !strcmp(l->layer_dirs[j], l->layer_dirs[i - 1]);
-		if (later)
-			continue;
-		real = canonical(l->layer_dirs[i - 1], why);
-		if (!real) {
-			free(opts);
-			return -errno;
-		}
-		char *p = xasprintf(OLDROOT "%s", real);
-
-		overlay_append(&opts, p);
-		free(p);
-		free(real);
-		used++;
-	}
-	if (strlen(opts) >= 4000) {
-		/* mount(2) copies one page of options */
-		*why = xasprintf("layer paths too long for an overlay mount "
-				 "(%zu bytes)", strlen(opts));
-		free(opts);
-		return -ENAMETOOLONG;
-	}
 	plan_mkdir(sb, SANDBOX_OPT);
-	if (used == 1) {
-		/* every layer was the same tree */
-		char *path = xstrdup(opts + strlen("lowerdir="));
-
-		free(opts);
-		plan_add(sb, STEP_BIND_RO, path,
-			 xasprintf(NEWROOT "%s", SANDBOX_OPT), NULL);
-		return 0;
+	if (l->nlayers > ARRAY_SIZE(real)) {
+		*why = xasprintf("too many layers (%zu)", l->nlayers);
+		return -E2BIG;
 	}
-	plan_add(sb, STEP_OVERLAY, NULL, xasprintf(NEWROOT "%s", SANDBOX_OPT),
-		 opts);
-	return 0;
+	/* top first (the last layer); the same tree twice (same zip)
+	 * only once, where it wins */
+	for (i = l->nlayers; i > 0; i--) {
+		char *p = canonical(l->layer_dirs[i - 1], why);
+
+		if (!p) {
+			r = -errno;
+			goto out;
+		}
+		for (j = 0; j < n && strcmp(real[j], p); j++)
+			;
+		if (j < n)
+			free(p);
+		else
+			real[n++] = p;
+	}
+	if (n == 1) {
+		plan_add(sb, STEP_BIND_RO, xasprintf(OLDROOT "%s", real[0]),
+			 xasprintf(NEWROOT "%s", SANDBOX_OPT), NULL);
+	} else if (n > 1) {
+		opts = xstrdup("lowerdir=");
+		for (j = 0; j < n; j++) {
+			char *p = xasprintf(OLDROOT "%s", real[j]);
+
+			overlay_append(&opts, p);
+			free(p);
+		}
+		if (strlen(opts) >= 4000) {
+			/* mount(2) copies one page of options */
+			*why = xasprintf("layer paths too long for an overlay "
+					 "mount (%zu bytes)", strlen(opts));
+			free(opts);
+			r = -ENAMETOOLONG;
+			goto out;
+		}
+		plan_add(sb, STEP_OVERLAY, NULL,
+			 xasprintf(NEWROOT "%s", SANDBOX_OPT), opts);
+	}
+out:
+	for (j = 0; j < n; j++)
+		free(real[j]);
+	if (r < 0)
+		errno = -r;
+	return r;
 }
 
 static void plan_dev(struct sandbox *sb)
@@ -293,9 +289,13 @@ struct sandbox *sandbox_new(enum sandbox_mode mode,
 	if (!tmp)
 		goto fail;
 	if (l->runtime_dir) {
-		rt = canonical(l->runtime_dir, why);
-		if (!rt)
+		/* optional: a custom runtime does not need ours */
+		rt = realpath(l->runtime_dir, NULL);
+		if (!rt && errno != ENOENT) {
+			*why = xasprintf("cannot resolve '%s': %s",
+					 l->runtime_dir, strerror(errno));
 			goto fail;
+		}
 	}
 	plan_bind(sb, STEP_BIND_RO, "/usr", "/usr");
 	plan_bind(sb, STEP_BIND_RO, "/etc", "/etc");

@@ -70,16 +70,45 @@ static void look(char *out, size_t size)
 		 cwd);
 }
 
-int main(void)
+/* Forks, enters sb, reports what the child sees (or why it failed). */
+static void enter_and_look(const struct sandbox *sb, char *line, size_t size)
 {
-	char base[] = "/tmp/test_sandbox.XXXXXX", line[256] = "", what[128];
-	char *task, *l1, *l2, *tmp, *why = NULL, *layers[2], *missing[1];
-	struct sandbox_layout l;
-	enum sandbox_mode mode;
-	struct sandbox *sb;
+	char what[128];
 	int pfd[2], status;
 	ssize_t n;
 	pid_t pid;
+
+	line[0] = '\0';
+	if (pipe(pfd) == -1)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		int r = sandbox_enter(sb, what, sizeof(what));
+
+		if (r < 0)
+			snprintf(line, size, "enter failed: %s: %s", what,
+				 strerror(-r));
+		else if (chdir("/var/task") == 0)
+			look(line, size);
+		if (write(pfd[1], line, strlen(line)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(pfd[1]);
+	n = pid > 0 ? read(pfd[0], line, size - 1) : -1;
+	line[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+}
+
+int main(void)
+{
+	char base[] = "/tmp/test_sandbox.XXXXXX", line[256] = "";
+	char *task, *l1, *l2, *tmp, *why = NULL, *layers[3], *missing[1];
+	struct sandbox_layout l;
+	enum sandbox_mode mode;
+	struct sandbox *sb;
 
 	plan_no_plan();
 	if (!mkdtemp(base)) {
@@ -132,26 +161,7 @@ int main(void)
 		printf("# %s\n", why);
 		goto out;
 	}
-	if (pipe(pfd) == -1)
-		goto out;
-	pid = fork();
-	if (pid == 0) {
-		int r = sandbox_enter(sb, what, sizeof(what));
-
-		if (r < 0)
-			snprintf(line, sizeof(line), "enter failed: %s: %s",
-				 what, strerror(-r));
-		else if (chdir("/var/task") == 0)
-			look(line, sizeof(line));
-		if (write(pfd[1], line, strlen(line)) < 0)
-			_exit(2);
-		_exit(0);
-	}
-	close(pfd[1]);
-	n = read(pfd[0], line, sizeof(line) - 1);
-	line[n > 0 ? n : 0] = '\0';
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
+	enter_and_look(sb, line, sizeof(line));
 	is_str(line,
 	       "a=two only1=1 handler=1 task=EROFS tmp=0 root=EROFS old=0 "
 	       "cwd=/var/task",
@@ -165,6 +175,26 @@ int main(void)
 	ok(access("/var/task", F_OK) == -1 || access("/var/task/handler",
 						     F_OK) == -1,
 	   "the host did not get the code at /var/task");
+	sandbox_free(sb);
+
+	/* the same tree twice counts once, where it wins */
+	layers[0] = l2;
+	layers[1] = l1;
+	layers[2] = l1;
+	l.nlayers = 3;
+	sb = sandbox_new(mode, &l, &why);
+	enter_and_look(sb, line, sizeof(line));
+	ok(!strncmp(line, "a=one only1=1 ", 14), "a repeated layer: the later copy wins");
+	if (strncmp(line, "a=one only1=1 ", 14))
+		printf("# %s\n", line);
+	sandbox_free(sb);
+	layers[1] = l2;
+	l.nlayers = 2;
+	sb = sandbox_new(mode, &l, &why);
+	enter_and_look(sb, line, sizeof(line));
+	ok(!strncmp(line, "a=two only1=0 ", 14), "one tree twice: shown once");
+	if (strncmp(line, "a=two only1=0 ", 14))
+		printf("# %s\n", line);
 	sandbox_free(sb);
 out:
 	free(why);
