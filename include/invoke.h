@@ -20,6 +20,7 @@ struct invoker_params {
 	const char *state_dir;
 	int max_envs;	/* per function */
 	int idle_ttl;	/* seconds */
+	int history;	/* invocations kept per function */
 	/* Called (without locks) after lines were appended to a function's
 	 * log, at most every 50 ms per environment; may be NULL. */
 	void (*on_log)(const char *name, void *arg);
@@ -98,5 +99,9 @@ const char *invoke_isolation(struct invoker *iv);
 /* How memory is limited and measured, for status (borrowed):
  * "cgroup-v1 (<parent cgroup>)", "cgroup-v2 (...)" or "rss (why)". */
 const char *invoke_memory_accounting(struct invoker *iv);
+/* Events queued or being retried, for status. */
+size_t invoke_async_pending(struct invoker *iv);
+/* The invocation history (history.h), for invocations/. */
+struct history *invoke_history(struct invoker *iv);
 
 #endif

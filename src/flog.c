@@ -90,24 +90,87 @@ static void rotate_locked(struct flog *l)
 	l->fd = fd;
 }
 
-static void flog_append(struct flog *l, const char *msg, size_t len,
-			bool stamp)
+void flog_tap_init(struct flog_tap *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+}
+
+void flog_tap_destroy(struct flog_tap *t)
+{
+	free(t->data);
+	t->data = NULL;
+	pthread_mutex_destroy(&t->lock);
+}
+
+void flog_tap_arm(struct flog_tap *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->armed = true;
+	t->len = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
+char *flog_tap_take(struct flog_tap *t, size_t *len)
+{
+	char *out;
+
+	pthread_mutex_lock(&t->lock);
+	t->armed = false;
+	out = t->data;
+	*len = t->len;
+	t->data = NULL;
+	t->len = 0;
+	pthread_mutex_unlock(&t->lock);
+	return out;
+}
+
+/* Appends one complete line, keeping the newest FLOG_TAP_MAX bytes. */
+static void tap_add(struct flog_tap *t, const char *line, size_t n)
+{
+	pthread_mutex_lock(&t->lock);
+	if (!t->armed)
+		goto out;
+	if (n > FLOG_TAP_MAX) {
+		line += n - FLOG_TAP_MAX;
+		n = FLOG_TAP_MAX;
+	}
+	if (!t->data)
+		t->data = xmalloc(FLOG_TAP_MAX + 1);
+	if (t->len + n > FLOG_TAP_MAX) {
+		/* drop whole lines from the front until the new one fits */
+		size_t drop = t->len + n - FLOG_TAP_MAX;
+		const char *nl = memchr(t->data + drop - 1, '\n',
+					t->len - (drop - 1));
+
+		drop = nl ? (size_t)(nl - t->data) + 1 : t->len;
+		memmove(t->data, t->data + drop, t->len - drop);
+		t->len -= drop;
+	}
+	memcpy(t->data + t->len, line, n);
+	t->len += n;
+	t->data[t->len] = '\0';
+out:
+	pthread_mutex_unlock(&t->lock);
+}
+
+void flog_write(struct flog *l, struct flog_tap *tap, const char *msg,
+		size_t len, bool raw)
 {
 	char ts[40];
 	char *line;
 	size_t i, n = 0;
 
-	if (!l)
-		return;
 	if (len > FLOG_MAX_LINE) {
-		flog_append(l, msg, FLOG_MAX_LINE, stamp);
-		flog_append(l, msg + FLOG_MAX_LINE, len - FLOG_MAX_LINE, stamp);
+		flog_write(l, tap, msg, FLOG_MAX_LINE, raw);
+		flog_write(l, tap, msg + FLOG_MAX_LINE, len - FLOG_MAX_LINE,
+			   raw);
 		return;
 	}
 	while (len && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
 		len--;
 	line = xmalloc(40 + len + 2);
-	if (stamp) {
+	if (!raw) {
 		util_format_iso_time(util_now_ms(), ts);
 		n = strlen(ts);
 		memcpy(line, ts, n);
@@ -116,35 +179,56 @@ static void flog_append(struct flog *l, const char *msg, size_t len,
 	for (i = 0; i < len; i++)
 		line[n + i] = msg[i] == '\n' ? '\r' : msg[i];
 	line[n + len] = '\n';
-	pthread_mutex_lock(&l->lock);
-	if (write(l->fd, line, n + len + 1) < 0)
-		log_warn("cannot append to '%s'", l->path);
-	rotate_locked(l);
-	pthread_mutex_unlock(&l->lock);
+	if (tap)
+		tap_add(tap, line, n + len + 1);
+	if (l) {
+		pthread_mutex_lock(&l->lock);
+		if (write(l->fd, line, n + len + 1) < 0)
+			log_warn("cannot append to '%s'", l->path);
+		rotate_locked(l);
+		pthread_mutex_unlock(&l->lock);
+	}
 	free(line);
+}
+
+static void flog_vprintf(struct flog *l, struct flog_tap *tap,
+			 const char *fmt, va_list ap)
+{
+	char *msg;
+	int n;
+
+	n = vasprintf(&msg, fmt, ap);
+	if (n < 0)
+		return;
+	flog_write(l, tap, msg, (size_t)n, false);
+	free(msg);
+}
+
+void flog_tap_printf(struct flog *l, struct flog_tap *tap, const char *fmt,
+		     ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	flog_vprintf(l, tap, fmt, ap);
+	va_end(ap);
 }
 
 void flog_line(struct flog *l, const char *msg, size_t len)
 {
-	flog_append(l, msg, len, true);
+	flog_write(l, NULL, msg, len, false);
 }
 
 void flog_raw(struct flog *l, const char *msg, size_t len)
 {
-	flog_append(l, msg, len, false);
+	flog_write(l, NULL, msg, len, true);
 }
 
 void flog_printf(struct flog *l, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
+	flog_vprintf(l, NULL, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	flog_line(l, msg, (size_t)n);
-	free(msg);
 }
