@@ -123,6 +123,32 @@ static void plan_bind(struct sandbox *sb, enum step_kind kind,
 }
 
 /*
+ * /etc/resolv.conf is often a symlink out of /etc (systemd-resolved:
+ * /run/systemd/resolve/stub-resolv.conf); bind the file it names at the
+ * same place, creating the directories above it, so DNS keeps working.
+ */
+static void plan_etc_link(struct sandbox *sb, const char *path)
+{
+	char *real = realpath(path, NULL), *dir, *slash;
+
+	if (!real || !strncmp(real, "/etc/", 5) || !strncmp(real, "/usr/", 5)) {
+		free(real);
+		return;
+	}
+	dir = xstrdup(real);
+	for (slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		plan_mkdir(sb, dir);
+		*slash = '/';
+	}
+	free(dir);
+	plan_add(sb, STEP_FILE, NULL, xasprintf(NEWROOT "%s", real), NULL);
+	plan_add(sb, STEP_BIND_RO, xasprintf(OLDROOT "%s", real),
+		 xasprintf(NEWROOT "%s", real), NULL);
+	free(real);
+}
+
+/*
  * /bin, /sbin, /lib* are symlinks into /usr on merged-/usr systems and
  * directories elsewhere: copy whichever the host has.
  */
@@ -299,6 +325,7 @@ struct sandbox *sandbox_new(enum sandbox_mode mode,
 	}
 	plan_bind(sb, STEP_BIND_RO, "/usr", "/usr");
 	plan_bind(sb, STEP_BIND_RO, "/etc", "/etc");
+	plan_etc_link(sb, "/etc/resolv.conf");
 	for (i = 0; i < ARRAY_SIZE(tops); i++)
 		plan_top_dir(sb, tops[i]);
 	plan_mkdir(sb, "/var");
