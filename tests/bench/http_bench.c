@@ -6,6 +6,9 @@
  * Every answer is checked (200, body "{}"), so a fast error is no figure.
  *
  *   http_bench http://127.0.0.1:PORT/2015-03-31/functions/echo/invocations N C
+ *
+ * The floor beside each figure: GET /health on the same connections (the
+ * HTTP server's own cost, no invocation).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -24,6 +27,8 @@ struct body {
 struct worker {
 	pthread_t thread;
 	const char *url;
+	const char *post;	/* body to POST, or NULL for GET */
+	const char *want;	/* expected answer */
 	int n;
 	double *lat;	/* n latencies, us */
 	int errors;
@@ -78,7 +83,8 @@ static void *run(void *arg)
 	/* as the SDKs send it: no Expect: 100-continue round trip */
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	curl_easy_setopt(c, CURLOPT_URL, w->url);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+	if (w->post)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, w->post);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -95,8 +101,9 @@ static void *run(void *arg)
 		w->lat[i] = now_us() - t;
 		status = 0;
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-		if (rc != CURLE_OK || status != 200 || b.len != 2 ||
-		    memcmp(b.data, "{}", 2)) {
+		if (rc != CURLE_OK || status != 200 ||
+		    b.len != strlen(w->want) ||
+		    memcmp(b.data, w->want, b.len)) {
 			if (!w->errors++)
 				snprintf(w->why, sizeof(w->why),
 					 "status %ld, %s", status,
@@ -108,9 +115,12 @@ static void *run(void *arg)
 	return NULL;
 }
 
-/* Runs n requests over conns connections; prints one line unless
- * quiet. Returns 0, or 1 after any error. */
-static int bench(const char *url, int n, int conns, bool quiet)
+/*
+ * Runs n requests over conns connections: POSTs of "{}" to an echo
+ * function's Invoke URL, or (floor) GETs of /health. Prints one line
+ * unless quiet. Returns 0, or 1 after any error.
+ */
+static int bench(const char *url, int n, int conns, bool floor, bool quiet)
 {
 	struct worker *w = calloc((size_t)conns, sizeof(*w));
 	double *all = calloc((size_t)n, sizeof(*all)), t0, secs;
@@ -121,6 +131,8 @@ static int bench(const char *url, int n, int conns, bool quiet)
 	t0 = now_us();
 	for (i = 0; i < conns; i++) {
 		w[i].url = url;
+		w[i].post = floor ? NULL : "{}";
+		w[i].want = floor ? "{\"status\":\"ok\"}" : "{}";
 		w[i].n = per;
 		w[i].lat = all + (size_t)i * per;
 		if (pthread_create(&w[i].thread, NULL, run, &w[i]) != 0) {
@@ -139,7 +151,12 @@ static int bench(const char *url, int n, int conns, bool quiet)
 	total = per * conns;
 	qsort(all, (size_t)total, sizeof(*all), cmp);
 	k = total * 99 / 100;
-	if (!quiet)
+	if (!quiet && floor)
+		printf("HTTP floor: GET /health, keep-alive libcurl, %2d "
+		       "connection%s: %.0f/s, p50 %.0f us, p99 %.0f us\n",
+		       conns, conns == 1 ? "" : "s", total / secs,
+		       all[total / 2], all[k]);
+	else if (!quiet)
 		printf("warm invoke over HTTP, keep-alive libcurl, %2d "
 		       "connection%s: %.0f/s, p50 %.0f us, p99 %.0f us "
 		       "(%d requests)\n",
@@ -152,18 +169,25 @@ static int bench(const char *url, int n, int conns, bool quiet)
 
 int main(int argc, char **argv)
 {
-	int n, r;
+	char health[512];
+	const char *api;
+	int n, c, r;
 
-	if (argc != 4 || (n = atoi(argv[2])) < 1 || atoi(argv[3]) < 1) {
-		fprintf(stderr, "usage: http_bench URL N CONNECTIONS\n");
+	if (argc != 4 || (n = atoi(argv[2])) < 1 || (c = atoi(argv[3])) < 1 ||
+	    !(api = strstr(argv[1], "/2015-03-31/"))) {
+		fprintf(stderr, "usage: http_bench INVOKE-URL N CONNECTIONS\n");
 		return 2;
 	}
+	snprintf(health, sizeof(health), "%.*s/health", (int)(api - argv[1]),
+		 argv[1]);
 	if (curl_global_init(CURL_GLOBAL_NOTHING) != 0)
 		return 1;
 	/* warm-up: every environment the concurrent run uses exists */
-	r = bench(argv[1], 20 * atoi(argv[3]), atoi(argv[3]), true);
-	r |= bench(argv[1], n, 1, false);
-	r |= bench(argv[1], n, atoi(argv[3]), false);
+	r = bench(argv[1], 20 * c, c, false, true);
+	r |= bench(health, n, 1, true, false);
+	r |= bench(argv[1], n, 1, false, false);
+	r |= bench(health, n, c, true, false);
+	r |= bench(argv[1], n, c, false, false);
 	curl_global_cleanup();
 	return r;
 }

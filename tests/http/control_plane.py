@@ -19,11 +19,11 @@ echo_zip = make_zip({"lambda_function.py": PY_ECHO})
 r = lam.create_function(
     FunctionName="b1", Runtime="python3.11", Role=ROLE,
     Handler="lambda_function.handler", Code={"ZipFile": echo_zip},
-    Timeout=5, Description="made by boto3",
+    Timeout=20, Description="made by boto3",
     Environment={"Variables": {"STAGE": "dev"}})
 eq(r["ResponseMetadata"]["HTTPStatusCode"], 201, "CreateFunction: 201")
 eq((r["FunctionName"], r["State"], r["Timeout"], r["Runtime"]),
-   ("b1", "Active", 5, "python3.11"), "CreateFunction: configuration")
+   ("b1", "Active", 20, "python3.11"), "CreateFunction: configuration")
 eq(r["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:b1",
    "CreateFunction: FunctionArn")
 ok(exists(os.path.join(fns, "b1", "config.json")),

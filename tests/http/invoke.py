@@ -19,6 +19,9 @@ INV = "/2015-03-31/functions/%s/invocations"
 
 def create(name, files, runtime="python3.11", handler="fn.handler",
            **kw):
+    # generous: a cold start under valgrind on a busy machine takes
+    # seconds, and a timeout is no part of what these tests check
+    kw.setdefault("Timeout", 60)
     return lam.create_function(FunctionName=name, Runtime=runtime,
                                Role=ROLE, Handler=handler,
                                Code={"ZipFile": make_zip(files)}, **kw)

@@ -18,7 +18,7 @@ py_tap "$TOP/tests/http/control_plane.py" "$HTTP_ADDR" "$MNT" "$WORK"
 # the aws CLI: create over HTTP, wait, invoke through the mount
 printf 'def handler(event, context):\n    return {"cli": event}\n' > "$WORK/lambda_function.py"
 (cd "$WORK" && zip -q cli.zip lambda_function.py)
-out=$(awsl lambda create-function --function-name cli1 --runtime python3.11 \
+out=$(awsl lambda create-function --function-name cli1 --runtime python3.11 --timeout 60 \
 	--handler lambda_function.handler --role arn:aws:iam::000000000000:role/r \
 	--zip-file "fileb://$WORK/cli.zip" --query State --output text 2>&1)
 assert_eq "$out" Active "aws lambda create-function"
@@ -29,7 +29,7 @@ assert_eq "$(cat "$MNT/functions/cli1/invoke")" '{"cli": {"from": "mount"}}' "cr
 # the reverse: made in the mount, invoked over HTTP
 mkdir "$MNT/functions/fsmade"
 cp "$WORK/cli.zip" "$MNT/functions/fsmade/code.zip"
-echo '{"Handler": "lambda_function.handler"}' > "$MNT/functions/fsmade/config.json"
+echo '{"Handler": "lambda_function.handler", "Timeout": 60}' > "$MNT/functions/fsmade/config.json"
 awsl lambda invoke --function-name fsmade --cli-binary-format raw-in-base64-out \
 	--payload '{"from":"http"}' "$WORK/out.json" >/dev/null
 assert_eq "$(cat "$WORK/out.json")" '{"cli": {"from": "http"}}' "created in the mount, invoked over HTTP"
@@ -47,7 +47,7 @@ assert_eq "$(awsl lambda list-functions --max-items 1 --query 'length(Functions)
 assert_fails_with 'ResourceNotFoundException.*Function not found: arn:aws:lambda:us-east-1:000000000000:function:ghost' \
 	"aws CLI: ResourceNotFoundException" awsl lambda get-function --function-name ghost
 assert_fails_with 'ResourceConflictException' "aws CLI: ResourceConflictException" \
-	awsl lambda create-function --function-name cli1 --runtime python3.11 \
+	awsl lambda create-function --function-name cli1 --runtime python3.11 --timeout 60 \
 	--handler lambda_function.handler --role r --zip-file "fileb://$WORK/cli.zip"
 assert_fails_with 'InvalidParameterValueException.*Timeout' "aws CLI: InvalidParameterValueException with the core's reason" \
 	awsl lambda update-function-configuration --function-name cli1 --timeout 901

@@ -20,7 +20,7 @@ event_post() {
 
 printf 'def handler(event, context):\n    return {"echo": event}\n' > "$WORK/lambda_function.py"
 (cd "$WORK" && zip -q ev.zip lambda_function.py)
-awsl lambda create-function --function-name ev --runtime python3.11 \
+awsl lambda create-function --function-name ev --runtime python3.11 --timeout 60 \
 	--handler lambda_function.handler --role arn:aws:iam::000000000000:role/r \
 	--zip-file "fileb://$WORK/ev.zip" >/dev/null
 F=$MNT/functions/ev

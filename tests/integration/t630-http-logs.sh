@@ -9,7 +9,7 @@ mount_fs_http
 
 printf 'def handler(event, context):\n    print("marker-%%s" %% event["n"])\n    return event\n' > "$WORK/lambda_function.py"
 (cd "$WORK" && zip -q lg.zip lambda_function.py)
-awsl lambda create-function --function-name lg --runtime python3.11 \
+awsl lambda create-function --function-name lg --runtime python3.11 --timeout 60 \
 	--handler lambda_function.handler --role arn:aws:iam::000000000000:role/r \
 	--zip-file "fileb://$WORK/lg.zip" >/dev/null
 inv() { awsl lambda invoke --function-name lg --cli-binary-format raw-in-base64-out \
