@@ -106,11 +106,13 @@ for i in $(seq 2 32); do
 	cp "$WORK/echo.zip" "$MNT/functions/echo$i/code.zip"
 done
 throughput() { # callers invoke-files...: one line from invoke_bench, then envs used
-	local n=$1; shift
+	local n=$1 envs=0 f
+	shift
+	# a configuration change drains the warm pool: count only this run's
+	for f in "$@"; do echo "{\"Description\": \"$n callers\"}" > "$(dirname "$f")/config.json"; done
 	"$BUILD/bench/invoke_bench" -c "$n" -t 3 "$@" | tr -d '\n'
-	local envs=0 f
 	for f in "$@"; do envs=$((envs + $(ls "$(dirname "$f")/instances" | wc -l))); done
-	echo "; $envs warm environments"
+	echo "; $envs environments"
 }
 echo "throughput (python echo, each caller its own fd for its whole run, 3 s): N callers on one function, then N callers over N functions"
 for n in 1 2 8 32; do
