@@ -39,7 +39,7 @@ ts.sort(); print("%.6f" % ts[len(ts)//2])
 PY
 }
 
-echo "lambdafs bench $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r)"
+echo "lambdafs bench $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r), load average $(cut -d" " -f1-3 /proc/loadavg)"
 start
 # 1,000 functions
 for i in $(seq -w 1 1000); do echo "$MNT/functions/fn$i"; done | xargs mkdir
