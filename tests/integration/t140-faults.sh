@@ -4,6 +4,7 @@
 # killed by a signal mid-invoke, syntax errors in the handler module, and
 # a runtime that posts a wrong request id or answers twice (a bash
 # bootstrap doing so with curl). Each fault leaves the function usable.
+# shellcheck disable=SC2320 # echo's status is the write's: the invocation's
 . "$(dirname "$0")/lib.sh"
 require_fuse
 command -v curl >/dev/null || skip_all "curl missing (make deps)"
