@@ -44,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "cgroup.h"
 #include "common.h"
 #include "flog.h"
 #include "history.h"
@@ -51,6 +52,7 @@
 #include "log.h"
 #include "rapi.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "subproc.h"
 #include "util.h"
 
@@ -99,6 +101,9 @@ struct env {
 	char *init_error;	/* body of /init/error, if any */
 	size_t init_error_len;
 	char *tmpdir;
+	struct cgroup *cg;	/* memory cgroup, NULL in RSS mode */
+	bool oom;		/* RSS mode: killed for going over */
+	long watched_kb;	/* RSS mode: largest resident set seen */
 	struct env *next;	/* in pool->envs */
 };
 
@@ -121,6 +126,10 @@ struct invoker {
 	int idle_ttl;
 	void (*on_log)(const char *name, void *arg);
 	void *on_log_arg;
+	enum sandbox_mode sandbox;	/* probed at start */
+	char *isolation;		/* for status: mode (reason) */
+	struct cgroup_parent *cgroups;	/* NULL: RSS accounting */
+	char *memory;			/* for status: mode (reason) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -256,6 +265,25 @@ static void log_runtime_line(struct flog *l, struct flog_tap *tap,
 	flog_write(l, tap, p, n, i == sizeof(shape) - 1);
 }
 
+/*
+ * Without a memory cgroup, MemorySize is enforced by watching the
+ * runtime's resident set (its children are not counted).
+ */
+static void env_watch_rss(struct env *e)
+{
+	long kb = subproc_rss_kb(e->pid);
+	bool over = kb > (long)e->memory_mb * 1024;
+
+	pthread_mutex_lock(&e->iv->lock);
+	if (kb > e->watched_kb)
+		e->watched_kb = kb;
+	if (over)
+		e->oom = true;
+	pthread_mutex_unlock(&e->iv->lock);
+	if (over)
+		subproc_kill(e->pid);
+}
+
 static void *env_reader(void *arg)
 {
 	struct env *e = arg;
@@ -264,7 +292,8 @@ static void *env_reader(void *arg)
 	size_t used = 0;
 	struct pollfd pfd[2];
 	bool out_open = true, proc_open = e->pidfd >= 0;
-	int64_t last_note = 0;
+	bool watch = !e->cg && e->memory_mb > 0;
+	int64_t last_note = 0, last_watch = 0;
 
 	pfd[0].fd = e->outfd;
 	pfd[0].events = POLLIN;
@@ -272,12 +301,18 @@ static void *env_reader(void *arg)
 	pfd[1].events = POLLIN;
 	while (out_open || proc_open) {
 		int n = poll(pfd + (out_open ? 0 : 1),
-			     (nfds_t)(out_open + proc_open), -1);
+			     (nfds_t)(out_open + proc_open), watch ? 100 : -1);
 
+		if (watch && util_mono_ns() - last_watch >= 100000000LL) {
+			last_watch = util_mono_ns();
+			env_watch_rss(e);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (n == 0)
+			continue; /* the RSS watch's tick */
 		if (out_open && pfd[0].revents) {
 			ssize_t r;
 			char *nl, *start = buf;
@@ -412,11 +447,33 @@ static char *error_json(const char *type, const char *fmt, ...)
 }
 
 /*
- * Works out the program and arguments that run fe. Returns 0, or
- * -ENOEXEC with *why set to an error document naming the fix.
+ * Paths as the runtime sees them: in the sandbox (code at /var/task,
+ * layers merged at /opt) or, without one, the real directories.
  */
-static int env_command(struct invoker *iv, const struct function_exec *fe,
-		       char **path, char **arg1, char **why)
+struct env_view {
+	bool isolated;
+	const char *task_root;
+	const char *runtime_dir;
+	const char *tmp_dir;
+};
+
+static void env_view_init(struct env_view *v, const struct invoker *iv,
+			  const struct env *e, const struct function_exec *fe)
+{
+	v->isolated = iv->sandbox != SANDBOX_NONE;
+	v->task_root = v->isolated ? SANDBOX_TASK_ROOT : fe->code_dir;
+	v->runtime_dir = v->isolated ? SANDBOX_RUNTIME_DIR : iv->runtimes_dir;
+	v->tmp_dir = v->isolated ? SANDBOX_TMP : e->tmpdir;
+}
+
+/*
+ * Works out the program and arguments that run fe, as seen through v.
+ * Returns 0, or -ENOEXEC with *why set to an error document naming the
+ * fix.
+ */
+static int env_command(const struct env_view *v,
+		       const struct function_exec *fe, char **path,
+		       char **arg1, char **why)
 {
 	const char *family = runtime_family(fe->runtime);
 	char *p = NULL;
@@ -461,6 +518,14 @@ static int env_command(struct invoker *iv, const struct function_exec *fe,
 			free(p);
 			return -ENOEXEC;
 		}
+		if (v->isolated) {
+			/* the last layer with one wins in the merged /opt */
+			bool in_code = i == fe->nlayers;
+
+			free(p);
+			p = xstrdup(in_code ? SANDBOX_TASK_ROOT "/bootstrap"
+					    : SANDBOX_OPT "/bootstrap");
+		}
 		*path = p;
 		return 0;
 	}
@@ -475,7 +540,7 @@ static int env_command(struct invoker *iv, const struct function_exec *fe,
 		return -ENOEXEC;
 	}
 	*path = p;
-	*arg1 = xasprintf("%s/%s", iv->runtimes_dir,
+	*arg1 = xasprintf("%s/%s", v->runtime_dir,
 			  !strcmp(family, "python") ? "python/bootstrap.py"
 						    : "node/bootstrap.mjs");
 	return 0;
@@ -544,11 +609,17 @@ static char *join_layer_dirs(const struct function_exec *fe,
 	return joined;
 }
 
+/* The major version in "nodejs20.x" (0 if none). */
+static int node_major(const char *runtime)
+{
+	return (int)strtol(runtime + strlen("nodejs"), NULL, 10);
+}
+
 /*
  * The complete environment of a runtime (LAMBDA-CONTRACT.md §3): the
  * function's variables first, platform values over them.
  */
-static void env_build(struct invoker *iv, const struct env *e,
+static void env_build(const struct env_view *v, const struct env *e,
 		      const struct function_exec *fe, struct envv *ev)
 {
 	const char *family = runtime_family(fe->runtime);
@@ -567,22 +638,30 @@ static void env_build(struct invoker *iv, const struct env *e,
 			memmove(stream + i, stream + i + 1, strlen(stream + i));
 		else
 			i++;
-	{
+	if (v->isolated) {
+		/* AWS's values (LAMBDA-CONTRACT.md §3) */
+		envv_add(ev, "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib:"
+			 "%s:%s/lib:/opt/lib", v->runtime_dir, v->runtime_dir,
+			 v->task_root, v->task_root);
+	} else {
 		/* /opt/bin of every layer, later layers first */
 		char *bins = join_layer_dirs(fe, "/bin");
+		char *libs = join_layer_dirs(fe, "/lib");
 
 		envv_add(ev, "PATH=/usr/local/bin:/usr/bin/:/bin%s%s",
 			 *bins ? ":" : "", bins);
+		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib%s%s",
+			 v->task_root, v->task_root, *libs ? ":" : "", libs);
 		free(bins);
+		free(libs);
 	}
 	envv_add(ev, "LANG=en_US.UTF-8");
 	envv_add(ev, "TZ=:UTC");
-	envv_add(ev, "TMPDIR=%s", e->tmpdir);
-	envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib",
-		 fe->code_dir, fe->code_dir);
-	if (fe->nlayers) {
-		/* No mount namespace yet: the layers are not at /opt, so
-		 * the runtimes get every layer directory explicitly. */
+	envv_add(ev, "TMPDIR=%s", v->tmp_dir);
+	if (fe->nlayers && !v->isolated) {
+		/* Without the sandbox the layers are not at /opt, so the
+		 * runtimes get every layer directory explicitly. */
 		char *joined = join_layer_dirs(fe, "");
 
 		envv_add(ev, "LAMBDAFS_OPT_DIRS=%s", joined);
@@ -594,16 +673,24 @@ static void env_build(struct invoker *iv, const struct env *e,
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
 		envv_add(ev, "PYTHONUNBUFFERED=1");
 		envv_add(ev, "PYTHONDONTWRITEBYTECODE=1");
+		if (v->isolated)
+			envv_add(ev, "PYTHONPATH=%s", v->runtime_dir);
 	} else if (family && !strcmp(family, "node")) {
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
-		envv_add(ev, "NODE_PATH=%s%s%s/node_modules",
-			 fe->nlayers ? fe->layer_dirs[fe->nlayers - 1] : "",
-			 fe->nlayers ? "/nodejs/node_modules:" : "",
-			 fe->code_dir);
+		if (v->isolated)
+			envv_add(ev, "NODE_PATH=/opt/nodejs/node%d/node_modules:"
+				 "/opt/nodejs/node_modules:%s/node_modules",
+				 node_major(fe->runtime), v->runtime_dir);
+		else
+			envv_add(ev, "NODE_PATH=%s%s%s/node_modules",
+				 fe->nlayers ? fe->layer_dirs[fe->nlayers - 1]
+					     : "",
+				 fe->nlayers ? "/nodejs/node_modules:" : "",
+				 fe->code_dir);
 	}
 	envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
-	envv_add(ev, "LAMBDA_TASK_ROOT=%s", fe->code_dir);
-	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s", iv->runtimes_dir);
+	envv_add(ev, "LAMBDA_TASK_ROOT=%s", v->task_root);
+	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s", v->runtime_dir);
 	envv_add(ev, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fe->name);
 	envv_add(ev, "AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%s", day, stream);
 	envv_add(ev, "AWS_ACCESS_KEY_ID=test");
@@ -627,23 +714,51 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		     const struct function_exec *fe, char **why)
 {
 	struct subproc_spec spec;
+	struct env_view view;
 	struct envv ev = { 0 };
-	char *path = NULL, *arg1 = NULL;
+	struct sandbox *sb = NULL;
+	char *path = NULL, *arg1 = NULL, *msg = NULL;
 	char *argv[3];
 	int pfd[2] = { -1, -1 };
 	int r;
 
-	r = env_command(iv, fe, &path, &arg1, why);
-	if (r < 0)
-		return r;
 	e->tmpdir = xasprintf("%s/run/%s/%u/tmp", iv->state_dir, fe->name,
 			      e->id);
+	env_view_init(&view, iv, e, fe);
+	r = env_command(&view, fe, &path, &arg1, why);
+	if (r < 0)
+		return r;
 	util_rm_rf(e->tmpdir);
 	r = util_mkdir_p(e->tmpdir, 0700);
 	if (r < 0) {
 		*why = error_json("Sandbox.Failure", "cannot create /tmp: %s",
 				  strerror(-r));
 		goto out;
+	}
+	if (view.isolated) {
+		struct sandbox_layout l = {
+			.task_dir = fe->code_dir,
+			.layer_dirs = fe->layer_dirs,
+			.nlayers = fe->nlayers,
+			.tmp_dir = e->tmpdir,
+			.runtime_dir = iv->runtimes_dir,
+		};
+
+		sb = sandbox_new(iv->sandbox, &l, &msg);
+		if (!sb) {
+			*why = error_json("Sandbox.Failure", "%s", msg);
+			free(msg);
+			msg = NULL;
+			r = -EIO;
+			goto out;
+		}
+	}
+	if (iv->cgroups) {
+		char name[96];
+
+		/* on failure (logged) the reader watches RSS instead */
+		snprintf(name, sizeof(name), "%s-%u", fe->name, e->id);
+		(void)cgroup_new(iv->cgroups, name, fe->memory_mb, &e->cg);
 	}
 	r = rapi_start(&env_callbacks, e, &e->rapi, &e->port);
 	if (r < 0) {
@@ -657,23 +772,25 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		*why = error_json("Sandbox.Failure", "pipe: %s", strerror(-r));
 		goto out;
 	}
-	env_build(iv, e, fe, &ev);
+	env_build(&view, e, fe, &ev);
 	argv[0] = path;
 	argv[1] = arg1;
 	argv[2] = NULL;
 	spec.path = path;
 	spec.argv = argv;
 	spec.envp = ev.v;
-	spec.cwd = fe->code_dir;
+	spec.cwd = view.task_root;
 	spec.out_fd = pfd[1];
+	spec.sandbox = sb;
+	spec.cgroup_fd = cgroup_procs_fd(e->cg);
 	e->spawned_ns = util_mono_ns();
-	r = subproc_start(&spec, &e->pid, &e->pidfd);
+	r = subproc_start(&spec, &e->pid, &e->pidfd, &msg);
 	close(pfd[1]);
 	pfd[1] = -1;
 	if (r < 0) {
+		/* AWS: "Error: fork/exec /var/task/bootstrap: ..." */
 		*why = error_json("Runtime.InvalidEntrypoint",
-				  "cannot execute '%s': %s", path,
-				  strerror(-r));
+				  "cannot start the runtime: %s", msg);
 		r = -ENOEXEC;
 		goto out;
 	}
@@ -705,6 +822,8 @@ out:
 	if (pfd[1] != -1)
 		close(pfd[1]);
 	envv_free(&ev);
+	sandbox_free(sb);
+	free(msg);
 	free(path);
 	free(arg1);
 	return r;
@@ -733,6 +852,7 @@ static void env_destroy(struct env *e)
 		close(e->outfd);
 	if (e->pidfd > 0)
 		close(e->pidfd);
+	cgroup_free(e->cg); /* after the reader reaped the runtime */
 	if (e->tmpdir) {
 		char *dir = xstrdup(e->tmpdir);
 		char *slash = strrchr(dir, '/');
@@ -809,6 +929,22 @@ static void *reaper_main(void *arg)
 
 /* ---------- invoking ---------- */
 
+/* Max Memory Used so far, in KiB: the cgroup's peak, else VmHWM. */
+static long env_peak_kb(const struct env *e)
+{
+	long kb = cgroup_peak_kb(e->cg);
+
+	if (kb < 0)
+		kb = e->pid > 0 && !e->exited ? subproc_peak_kb(e->pid) : 0;
+	return kb > e->watched_kb ? kb : e->watched_kb;
+}
+
+/* Whether the environment went over MemorySize. */
+static bool env_oom(const struct env *e)
+{
+	return e->oom || cgroup_oom_kills(e->cg) > 0;
+}
+
 static bool runtimes_dir_ok(const char *dir)
 {
 	char *p = xasprintf("%s/python/bootstrap.py", dir);
@@ -848,6 +984,32 @@ static char *find_runtimes_dir(void)
 	return xstrdup(LAMBDAFS_RUNTIMES_DIR);
 }
 
+/*
+ * What the host allows, decided once: a mount namespace for /var/task and
+ * /opt, a memory cgroup per environment. Falls back, saying why.
+ */
+static void invoker_probe(struct invoker *iv)
+{
+	enum cgroup_mode cg;
+	char *why = NULL;
+
+	iv->sandbox = sandbox_probe(&why);
+	if (why)
+		iv->isolation = xasprintf("%s (%s)",
+					  sandbox_mode_name(iv->sandbox), why);
+	else
+		iv->isolation = xstrdup(sandbox_mode_name(iv->sandbox));
+	free(why);
+	why = NULL;
+	cg = cgroup_parent_open(&iv->cgroups, &why);
+	if (why)
+		iv->memory = xasprintf("%s (%s)", cgroup_mode_name(cg), why);
+	else
+		iv->memory = xasprintf("%s (%s)", cgroup_mode_name(cg),
+				       cgroup_parent_path(iv->cgroups));
+	free(why);
+}
+
 int invoker_start(const struct invoker_params *p, struct invoker **out)
 {
 	struct invoker *iv = xcalloc(1, sizeof(*iv));
@@ -861,6 +1023,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	iv->idle_ttl = p->idle_ttl;
 	iv->on_log = p->on_log;
 	iv->on_log_arg = p->arg;
+	invoker_probe(iv);
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->cond, NULL);
 	{
@@ -910,6 +1073,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 		return r;
 	}
 	log_info("runtimes from '%s'", iv->runtimes_dir);
+	log_info("isolation: %s; memory: %s", iv->isolation, iv->memory);
 	*out = iv;
 	return 0;
 }
@@ -967,9 +1131,22 @@ void invoker_stop(struct invoker *iv)
 	pthread_cond_destroy(&iv->acond);
 	pthread_cond_destroy(&iv->cond);
 	pthread_mutex_destroy(&iv->lock);
+	cgroup_parent_close(iv->cgroups); /* every env's cgroup is gone */
+	free(iv->isolation);
+	free(iv->memory);
 	free(iv->state_dir);
 	free(iv->runtimes_dir);
 	free(iv);
+}
+
+const char *invoke_isolation(struct invoker *iv)
+{
+	return iv->isolation;
+}
+
+const char *invoke_memory_accounting(struct invoker *iv)
+{
+	return iv->memory;
 }
 
 void invoke_result_release(struct invoke_result *res)
@@ -1298,7 +1475,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	t_end = util_mono_ns();
 	if (cold && e->ready_ns)
 		init_ns = e->ready_ns - e->spawned_ns;
-	peak_kb = e->pid > 0 && !e->exited ? subproc_peak_kb(e->pid) : 0;
+	peak_kb = env_peak_kb(e);
 	if (r < 0) {
 		payload = error_json("Sandbox.Failure",
 				     "cannot hand the event to the runtime: "
@@ -1306,6 +1483,18 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		res->err = -EREMOTEIO;
 		status = "error";
 		etype = "Sandbox.Failure";
+		env_kill_locked(e);
+	} else if (!(inv->done && inv->outcome == RAPI_RESPONSE) &&
+		   env_oom(e)) {
+		/* the whole environment goes, as on AWS */
+		payload = error_json("Runtime.OutOfMemory",
+				     "RequestId: %s Error: Runtime exited "
+				     "with error: signal: killed",
+				     inv->id);
+		res->err = -ENOMEM;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.OutOfMemory";
 		env_kill_locked(e);
 	} else if (inv->done && inv->outcome == RAPI_RESPONSE) {
 		payload = inv->body;
@@ -1820,9 +2009,7 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 			      "id", (int)e->id, "executor", "subprocess",
 			      "pid", (int)e->pid, "state", states[e->state],
 			      "port", (int)e->port, "since", since,
-			      "peak_rss_kb",
-			      (json_int_t)(e->pid > 0 ? subproc_peak_kb(e->pid)
-						      : 0),
+			      "peak_rss_kb", (json_int_t)env_peak_kb(e),
 			      "idle_ms",
 			      (json_int_t)(e->state == ENV_IDLE
 						   ? (now - e->idle_since_ns) /
