@@ -39,7 +39,7 @@ ts.sort(); print("%.6f" % ts[len(ts)//2])
 PY
 }
 
-echo "lambdafs bench $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r)"
+echo "lambdafs bench $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r), load average $(cut -d" " -f1-3 /proc/loadavg)"
 start
 # 1,000 functions
 for i in $(seq -w 1 1000); do echo "$MNT/functions/fn$i"; done | xargs mkdir
@@ -98,19 +98,22 @@ PY
 echo "warm invoke with sh -c 'echo > invoke; cat invoke' (includes sh start): p50 $t_shell ms"
 # throughput: N concurrent callers, each its own descriptor for the whole
 # run (the same-fd conversation), on one function and spread over N
-# functions. Writers of one invoke file run in parallel (src/fschan.c),
-# each caller on its own environment up to --max-envs (default 10).
+# functions. Callers open without O_TRUNC, so calls on one invoke file run
+# in parallel (fschan.c); the environment count after each run shows how
+# many ran at once (at most --max-envs, default 10).
 for i in $(seq 2 32); do
 	mkdir "$MNT/functions/echo$i"
 	echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo$i/config.json"
 	cp "$WORK/echo.zip" "$MNT/functions/echo$i/code.zip"
 done
 throughput() { # callers invoke-files...: one line from invoke_bench, then envs used
-	local n=$1; shift
+	local n=$1 envs=0 f
+	shift
+	# a configuration change drains the warm pool: count only this run's
+	for f in "$@"; do echo "{\"Description\": \"$n callers\"}" > "$(dirname "$f")/config.json"; done
 	"$BUILD/bench/invoke_bench" -c "$n" -t 3 "$@" | tr -d '\n'
-	local envs=0 f
 	for f in "$@"; do envs=$((envs + $(ls "$(dirname "$f")/instances" | wc -l))); done
-	echo "; $envs warm environments"
+	echo "; $envs environments"
 }
 echo "throughput (python echo, each caller its own fd for its whole run, 3 s): N callers on one function, then N callers over N functions"
 for n in 1 2 8 32; do

@@ -10,6 +10,7 @@
 # CALLBACK says what the callback-style handler must give: "works" (3.x)
 # or an errorType the client refuses it with (4.x).
 
+# shellcheck disable=SC2320 # echo's status is the write's: the invocation's
 ric_cases() {
 	local v=$1 callback=$2 fn=$WORK/ric-fn f out rc fails
 	need_ric "$v"
