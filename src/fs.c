@@ -123,6 +123,7 @@ struct fh {
 				    kernel runs writes in parallel) */
 	char *seed;	/* FH_STAGE: zip to start from, copied on first use */
 	pid_t pid;	/* FH_STAGE: the process that opened it */
+	struct fh *prev, *next; /* in fs.handles */
 	uint64_t seq;	/* FH_STAGE: order of opening */
 };
 
@@ -152,6 +153,8 @@ static struct fs_state {
 					   unlinked and not rewritten */
 	struct fh *staging[FS_MAX_HIDDEN]; /* open FH_STAGE handles: their
 					      file exists while open */
+	struct fh *handles;	/* every open handle: the kernel does not
+				   release those still open at unmount */
 	char *inval[64];	/* paths waiting for fuse_invalidate_path */
 	size_t ninval;
 	bool inval_stop;
@@ -448,6 +451,12 @@ static struct fh *fh_new(enum fh_kind kind, const struct fs_path *fp)
 	snprintf(h->name, sizeof(h->name), "%s", fp->name);
 	buf_init(&h->w, LAMBDAFS_MAX_CONFIG);
 	pthread_mutex_init(&h->io_lock, NULL);
+	pthread_mutex_lock(&fs.lock);
+	h->next = fs.handles;
+	if (fs.handles)
+		fs.handles->prev = h;
+	fs.handles = h;
+	pthread_mutex_unlock(&fs.lock);
 	return h;
 }
 
@@ -455,6 +464,14 @@ static void fh_free(struct fh *h)
 {
 	if (!h)
 		return;
+	pthread_mutex_lock(&fs.lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs.handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs.lock);
 	if (h->fd != -1)
 		close(h->fd);
 	free(h->data);
@@ -2258,6 +2275,8 @@ out:
 		fuse_unmount(f);
 	if (f)
 		fuse_destroy(f);
+	while (fs.handles) /* files still open when the mount went away */
+		fh_free(fs.handles);
 	fuse_opt_free_args(&args);
 	if (logfd != -1) {
 		log_set_fd(-1);
