@@ -45,6 +45,8 @@
 #include <jansson.h>
 
 #include "common.h"
+#include "config.h"
+#include "executor.h"
 #include "flog.h"
 #include "invoke.h"
 #include "log.h"
@@ -77,6 +79,8 @@ struct env {
 	int users;		/* callers holding a pointer */
 	struct rapi *rapi;
 	uint16_t port;
+	const struct executor *x; /* where it runs; set by env_spawn */
+	struct exec_env *xe;	/* the executor's handle, NULL before */
 	pid_t pid;
 	int pidfd;
 	int outfd;		/* read end of the stdout/stderr pipe */
@@ -116,6 +120,10 @@ struct invoker {
 	char *runtimes_dir;
 	int max_envs;
 	int idle_ttl;
+	enum config_executor mode;
+	struct executor *docker; /* NULL in subprocess mode */
+	const struct config_image *images; /* --image, borrowed */
+	size_t nimages;
 	void (*on_log)(const char *name, void *arg);
 	void *on_log_arg;
 
@@ -290,11 +298,8 @@ static void *env_reader(void *arg)
 			atomic_store(&e->reading, false);
 		}
 		if (proc_open && pfd[1].revents) {
-			int status = 0;
+			int status = e->x->ops->reap(e->x->ctx, e->xe);
 
-			while (waitpid(e->pid, &status, 0) == -1 &&
-			       errno == EINTR)
-				;
 			proc_open = false;
 			pthread_mutex_lock(&iv->lock);
 			e->exited = true;
@@ -306,16 +311,15 @@ static void *env_reader(void *arg)
 			pthread_cond_broadcast(&iv->cond);
 			pthread_mutex_unlock(&iv->lock);
 			/* children of the runtime may hold the pipe open */
-			subproc_kill(e->pid);
+			e->x->ops->stop(e->x->ctx, e->xe);
 		}
 	}
 	if (e->pidfd < 0) {
 		/* no pidfd: the output closed, so the runtime is gone */
-		int status = 0;
+		int status;
 
-		subproc_kill(e->pid);
-		while (waitpid(e->pid, &status, 0) == -1 && errno == EINTR)
-			;
+		e->x->ops->stop(e->x->ctx, e->xe);
+		status = e->x->ops->reap(e->x->ctx, e->xe);
 		pthread_mutex_lock(&iv->lock);
 		e->exited = true;
 		e->status = status;
@@ -523,6 +527,7 @@ static void env_build(struct invoker *iv, const struct env *e,
 		      const struct function_exec *fe, struct envv *ev)
 {
 	const char *family = runtime_family(fe->runtime);
+	bool ctr = e->x != &exec_subproc;
 	char day[16], stream[37];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -538,7 +543,17 @@ static void env_build(struct invoker *iv, const struct env *e,
 			memmove(stream + i, stream + i + 1, strlen(stream + i));
 		else
 			i++;
-	{
+	if (ctr) {
+		/* the AWS layout (LAMBDA-CONTRACT.md §3); an image function's
+		 * own PATH and library path stay as its image sets them */
+		if (!fe->is_image) {
+			envv_add(ev, "PATH=/var/lang/bin:/usr/local/bin:"
+				     "/usr/bin/:/bin:/opt/bin");
+			envv_add(ev, "LD_LIBRARY_PATH=/var/lang/lib:/lib64:"
+				     "/usr/lib64:/var/runtime:/var/runtime/lib:"
+				     "/var/task:/var/task/lib:/opt/lib");
+		}
+	} else {
 		/* /opt/bin of every layer, later layers first */
 		char *bins = join_layer_dirs(fe, "/bin");
 
@@ -548,10 +563,12 @@ static void env_build(struct invoker *iv, const struct env *e,
 	}
 	envv_add(ev, "LANG=en_US.UTF-8");
 	envv_add(ev, "TZ=:UTC");
-	envv_add(ev, "TMPDIR=%s", e->tmpdir);
-	envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib",
-		 fe->code_dir, fe->code_dir);
-	if (fe->nlayers) {
+	if (!ctr) {
+		envv_add(ev, "TMPDIR=%s", e->tmpdir);
+		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib",
+			 fe->code_dir, fe->code_dir);
+	}
+	if (fe->nlayers && !ctr) {
 		/* No mount namespace yet: the layers are not at /opt, so
 		 * the runtimes get every layer directory explicitly. */
 		char *joined = join_layer_dirs(fe, "");
@@ -567,14 +584,23 @@ static void env_build(struct invoker *iv, const struct env *e,
 		envv_add(ev, "PYTHONDONTWRITEBYTECODE=1");
 	} else if (family && !strcmp(family, "node")) {
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
-		envv_add(ev, "NODE_PATH=%s%s%s/node_modules",
-			 fe->nlayers ? fe->layer_dirs[fe->nlayers - 1] : "",
-			 fe->nlayers ? "/nodejs/node_modules:" : "",
-			 fe->code_dir);
+		if (ctr)
+			envv_add(ev, "NODE_PATH=/opt/nodejs/node_modules:"
+				     "/var/runtime/node_modules:/var/runtime:"
+				     "/var/task");
+		else
+			envv_add(ev, "NODE_PATH=%s%s%s/node_modules",
+				 fe->nlayers ? fe->layer_dirs[fe->nlayers - 1]
+					     : "",
+				 fe->nlayers ? "/nodejs/node_modules:" : "",
+				 fe->code_dir);
 	}
-	envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
-	envv_add(ev, "LAMBDA_TASK_ROOT=%s", fe->code_dir);
-	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s", iv->runtimes_dir);
+	/* an image's entrypoint sets _HANDLER from its command */
+	if (!fe->is_image)
+		envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
+	envv_add(ev, "LAMBDA_TASK_ROOT=%s", ctr ? "/var/task" : fe->code_dir);
+	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s",
+		 ctr ? "/var/runtime" : iv->runtimes_dir);
 	envv_add(ev, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fe->name);
 	envv_add(ev, "AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%s", day, stream);
 	envv_add(ev, "AWS_ACCESS_KEY_ID=test");
@@ -590,6 +616,169 @@ static void env_build(struct invoker *iv, const struct env *e,
 }
 
 /*
+ * The image of a runtime in a container: --image RUNTIME=REF, else AWS's
+ * base image public.ecr.aws/lambda/<language>:<version> (python3.12 ->
+ * python:3.12, nodejs20.x -> nodejs:20, provided.al2023 ->
+ * provided:al2023, java21 -> java:21). Caller frees.
+ */
+static char *runtime_image(const struct invoker *iv, const char *runtime)
+{
+	size_t i, n;
+	char *ver;
+
+	for (i = 0; i < iv->nimages; i++)
+		if (!strcmp(iv->images[i].runtime, runtime))
+			return xstrdup(iv->images[i].ref);
+	if (!strncmp(runtime, "provided", 8))
+		return xasprintf("public.ecr.aws/lambda/provided:%s",
+				 runtime[8] == '.' ? runtime + 9 : "alami");
+	n = strspn(runtime, "abcdefghijklmnopqrstuvwxyz");
+	ver = xstrdup(runtime + n);
+	if (strlen(ver) > 2 && !strcmp(ver + strlen(ver) - 2, ".x"))
+		ver[strlen(ver) - 2] = '\0';
+	{
+		char *img = xasprintf("public.ecr.aws/lambda/%.*s:%s", (int)n,
+				      runtime, *ver ? ver : "latest");
+
+		free(ver);
+		return img;
+	}
+}
+
+/* What a container runs: the image, and entrypoint/command overrides
+ * (NULL = the image's own). Strings borrowed from fe except image. */
+struct ctr_cmd {
+	char *image;
+	const char *const *entrypoint;
+	const char *const *cmd;
+	const char *workdir;
+	const char *one[2];	/* storage for a one-word entrypoint/cmd */
+	const char *none[1];	/* an empty command */
+};
+
+/*
+ * Works out the container of fe (DESIGN.md §3): an Image function runs
+ * its ImageUri with its ImageConfig; a zip function the runtime's image
+ * with the handler as command (AWS base images' entrypoint takes it), or
+ * for provided runtimes the bootstrap as entrypoint. Returns 0, or
+ * -ENOEXEC with *why set.
+ */
+static int container_command(struct invoker *iv,
+			     const struct function_exec *fe,
+			     struct ctr_cmd *cc, char **why)
+{
+	const char *family = runtime_family(fe->runtime);
+	char *p;
+	size_t i;
+
+	memset(cc, 0, sizeof(*cc));
+	if (fe->is_image) {
+		cc->image = xstrdup(fe->image_uri ? fe->image_uri : "");
+		cc->entrypoint = (const char *const *)fe->entrypoint;
+		cc->cmd = (const char *const *)fe->command;
+		cc->workdir = fe->workdir;
+		return 0;
+	}
+	if (!fe->code_dir) {
+		*why = error_json("Runtime.InvalidEntrypoint",
+				  "function '%s' has no code: copy a zip to "
+				  "functions/%s/code.zip",
+				  fe->name, fe->name);
+		return -ENOEXEC;
+	}
+	if (!fe->runtime) {
+		*why = error_json("Runtime.Unknown",
+				  "function '%s' has no Runtime: set it in "
+				  "config.json",
+				  fe->name);
+		return -ENOEXEC;
+	}
+	cc->image = runtime_image(iv, fe->runtime);
+	if (family && !strcmp(family, "provided")) {
+		/* the same search as AWS: /var/task, then /opt */
+		p = xasprintf("%s/bootstrap", fe->code_dir);
+		cc->one[0] = "/var/task/bootstrap";
+		for (i = fe->nlayers; access(p, F_OK) != 0 && i > 0; i--) {
+			free(p);
+			p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
+			cc->one[0] = "/opt/bootstrap";
+		}
+		if (access(p, F_OK) != 0) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "Couldn't find valid bootstrap(s): "
+					  "[/var/task/bootstrap "
+					  "/opt/bootstrap]");
+			free(p);
+			free(cc->image);
+			cc->image = NULL;
+			return -ENOEXEC;
+		}
+		free(p);
+		cc->entrypoint = cc->one;
+		cc->cmd = cc->none;
+		return 0;
+	}
+	cc->one[0] = fe->handler ? fe->handler : "";
+	cc->cmd = cc->one;
+	return 0;
+}
+
+/* Whether this host can run fe as a subprocess. */
+static bool host_runs(const struct function_exec *fe)
+{
+	const char *family = runtime_family(fe->runtime);
+	char *p;
+
+	if (fe->is_image || !family)
+		return false;
+	if (!strcmp(family, "provided"))
+		return true;
+	p = find_in_path(!strcmp(family, "python") ? "python3" : "node");
+	free(p);
+	return p != NULL;
+}
+
+/*
+ * The executor of fe (DESIGN.md §3): the daemon's --executor, or in auto
+ * mode docker for Image functions, the tag lambdafs:executor=docker or a
+ * runtime the host lacks. Returns 0, or -ENOEXEC with *why set.
+ */
+static int pick_executor(struct invoker *iv, const struct function_exec *fe,
+			 const struct executor **x, char **why)
+{
+	bool docker;
+
+	switch (iv->mode) {
+	case EXECUTOR_DOCKER:
+		docker = true;
+		break;
+	case EXECUTOR_AUTO:
+		if (fe->is_image)
+			docker = true;
+		else if (fe->executor)
+			docker = !strcmp(fe->executor, "docker");
+		else
+			docker = !host_runs(fe);
+		break;
+	case EXECUTOR_SUBPROCESS:
+	default:
+		docker = false;
+		if (fe->is_image) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "function '%s' is PackageType Image: "
+					  "images run in containers; mount "
+					  "with --executor docker or auto",
+					  fe->name);
+			return -ENOEXEC;
+		}
+		break;
+	}
+	*x = docker ? iv->docker : &exec_subproc;
+	ASSERT(*x);
+	return 0;
+}
+
+/*
  * Starts an environment for fe: its Runtime API first (clients give up
  * connecting after 1 s), then the process. Called without iv->lock; e is
  * STARTING and owned by the caller. Returns 0 or -errno with *why set.
@@ -598,13 +787,22 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		     const struct function_exec *fe, char **why)
 {
 	struct subproc_spec spec;
+	struct exec_spec xs = { 0 };
+	struct exec_env *xe = NULL;
+	struct ctr_cmd cc = { 0 };
 	struct envv ev = { 0 };
-	char *path = NULL, *arg1 = NULL;
+	char *path = NULL, *arg1 = NULL, *xwhy = NULL;
 	char *argv[3];
 	int pfd[2] = { -1, -1 };
 	int r;
 
-	r = env_command(iv, fe, &path, &arg1, why);
+	r = pick_executor(iv, fe, &e->x, why);
+	if (r < 0)
+		return r;
+	if (e->x == &exec_subproc)
+		r = env_command(iv, fe, &path, &arg1, why);
+	else
+		r = container_command(iv, fe, &cc, why);
 	if (r < 0)
 		return r;
 	e->tmpdir = xasprintf("%s/run/%s/%u/tmp", iv->state_dir, fe->name,
@@ -637,10 +835,26 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	spec.envp = ev.v;
 	spec.cwd = fe->code_dir;
 	spec.out_fd = pfd[1];
+	xs.fe = fe;
+	xs.env_id = e->id;
+	xs.proc = &spec;
+	xs.image = cc.image;
+	xs.entrypoint = cc.entrypoint;
+	xs.cmd = cc.cmd;
+	xs.workdir = cc.workdir;
+	xs.tmp_dir = e->tmpdir;
 	e->spawned_ns = util_mono_ns();
-	r = subproc_start(&spec, &e->pid, &e->pidfd);
+	r = e->x->ops->start(e->x->ctx, &xs, &xe, &e->pid, &e->pidfd,
+			     &xwhy);
+	pthread_mutex_lock(&iv->lock);
+	e->xe = xe; /* others look at it under the lock */
+	pthread_mutex_unlock(&iv->lock);
 	close(pfd[1]);
 	pfd[1] = -1;
+	if (r < 0 && xwhy) {
+		*why = xwhy;
+		goto out;
+	}
 	if (r < 0) {
 		*why = error_json("Runtime.InvalidEntrypoint",
 				  "cannot execute '%s': %s", path,
@@ -662,15 +876,17 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	}
 	if (r < 0) {
-		subproc_kill(e->pid);
+		e->x->ops->stop(e->x->ctx, e->xe);
 		*why = error_json("Sandbox.Failure", "pthread_create: %s",
 				  strerror(-r));
 		goto out;
 	}
 	e->reader_started = true;
-	log_debug("function '%s': environment %u started (pid %d, port %u)",
-		  fe->name, e->id, (int)e->pid, e->port);
+	log_debug("function '%s': environment %u started (%s, pid %d, "
+		  "port %u)",
+		  fe->name, e->id, e->x->ops->name, (int)e->pid, e->port);
 out:
+	free(cc.image);
 	if (pfd[0] != -1)
 		close(pfd[0]);
 	if (pfd[1] != -1)
@@ -687,19 +903,21 @@ static void env_kill_locked(struct env *e)
 		e->state = ENV_DEAD;
 		e->pool->nlive--;
 	}
-	if (e->pid > 0 && !e->exited)
-		subproc_kill(e->pid);
+	if (e->xe && !e->exited)
+		e->x->ops->stop(e->x->ctx, e->xe);
 	pthread_cond_broadcast(&e->iv->cond);
 }
 
 /* Frees a DEAD env nobody uses. Called without iv->lock. */
 static void env_destroy(struct env *e)
 {
-	if (e->pid > 0 && !e->exited)
-		subproc_kill(e->pid);
+	if (e->xe && !e->exited)
+		e->x->ops->stop(e->x->ctx, e->xe);
 	rapi_stop(e->rapi);
 	if (e->reader_started)
 		pthread_join(e->reader, NULL);
+	if (e->xe)
+		e->x->ops->release(e->x->ctx, e->xe);
 	if (e->outfd > 0)
 		close(e->outfd);
 	if (e->pidfd > 0)
@@ -830,6 +1048,9 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	iv->runtimes_dir = find_runtimes_dir();
 	iv->max_envs = p->max_envs;
 	iv->idle_ttl = p->idle_ttl;
+	iv->mode = p->executor;
+	iv->images = p->images;
+	iv->nimages = p->nimages;
 	iv->on_log = p->on_log;
 	iv->on_log_arg = p->arg;
 	pthread_mutex_init(&iv->lock, NULL);
@@ -847,6 +1068,22 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
 	r = -pthread_create(&iv->reaper, NULL, reaper_main, iv);
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r == 0 && iv->mode != EXECUTOR_SUBPROCESS) {
+		struct exec_docker_params dp = {
+			.host = NULL,
+			.owner = iv->state_dir,
+			.network = p->docker_network,
+		};
+
+		r = exec_docker_new(&dp, &iv->docker);
+		if (r < 0) {
+			pthread_mutex_lock(&iv->lock);
+			iv->stopping = true;
+			pthread_cond_broadcast(&iv->cond);
+			pthread_mutex_unlock(&iv->lock);
+			pthread_join(iv->reaper, NULL);
+		}
+	}
 	if (r < 0) {
 		free(iv->state_dir);
 		free(iv->runtimes_dir);
@@ -897,6 +1134,7 @@ void invoker_stop(struct invoker *iv)
 		free(p->name);
 		free(p);
 	}
+	exec_docker_free(iv->docker);
 	pthread_cond_destroy(&iv->cond);
 	pthread_mutex_destroy(&iv->lock);
 	free(iv->state_dir);
@@ -1093,6 +1331,7 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	int64_t t0, t_end, deadline_ns, init_ns = 0;
 	double dur_ms;
 	long peak_kb;
+	struct exec_usage usage = { 0 };
 	bool fresh = false, cold;
 	int r;
 
@@ -1156,7 +1395,9 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	t_end = util_mono_ns();
 	if (cold && e->ready_ns)
 		init_ns = e->ready_ns - e->spawned_ns;
-	peak_kb = e->pid > 0 && !e->exited ? subproc_peak_kb(e->pid) : 0;
+	if (e->xe)
+		e->x->ops->measure(e->x->ctx, e->xe, &usage);
+	peak_kb = usage.peak_kb;
 	if (r < 0) {
 		payload = error_json("Sandbox.Failure",
 				     "cannot hand the event to the runtime: "
@@ -1188,6 +1429,26 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 		res->function_error = true;
 		status = "error";
 		etype = "Runtime.InitError";
+		env_kill_locked(e);
+	} else if ((e->exited || e->state == ENV_DEAD) && usage.oom) {
+		payload = error_json("Runtime.OutOfMemory",
+				     "RequestId: %s Error: Runtime exited with "
+				     "error: signal: killed (out of memory: "
+				     "MemorySize is %d MB)",
+				     inv->id, fe.memory_mb);
+		res->err = -ENOMEM;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.OutOfMemory";
+		env_kill_locked(e);
+	} else if ((e->exited || e->state == ENV_DEAD) && usage.why_ended) {
+		payload = error_json("Runtime.ExitError",
+				     "RequestId: %s Error: %s", inv->id,
+				     usage.why_ended);
+		res->err = -EREMOTEIO;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.ExitError";
 		env_kill_locked(e);
 	} else if (e->exited || e->state == ENV_DEAD) {
 		payload = exit_reason(inv->id, e->status);
@@ -1315,6 +1576,22 @@ size_t invoke_env_count(struct invoker *iv)
 	return n;
 }
 
+size_t invoke_env_count_by(struct invoker *iv, const char *executor)
+{
+	struct pool *p;
+	struct env *e;
+	size_t n = 0;
+
+	pthread_mutex_lock(&iv->lock);
+	for (p = iv->pools; p; p = p->next)
+		for (e = p->envs; e; e = e->next)
+			if (e->state != ENV_DEAD && e->x &&
+			    !strcmp(e->x->ops->name, executor))
+				n++;
+	pthread_mutex_unlock(&iv->lock);
+	return n;
+}
+
 size_t invoke_instances(struct invoker *iv, const char *name, unsigned **ids)
 {
 	struct pool *p;
@@ -1348,21 +1625,30 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 	for (e = p ? p->envs : NULL; e; e = e->next) {
 		if (e->id != id || e->state == ENV_DEAD)
 			continue;
+		struct exec_usage u = { 0 };
+		const char *what = NULL;
+
 		util_format_iso_time(wall - (now - e->spawned_ns) / 1000000,
 				     since);
-		j = json_pack("{s:i, s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:s}",
-			      "id", (int)e->id, "executor", "subprocess",
-			      "pid", (int)e->pid, "state", states[e->state],
-			      "port", (int)e->port, "since", since,
-			      "peak_rss_kb",
-			      (json_int_t)(e->pid > 0 ? subproc_peak_kb(e->pid)
-						      : 0),
+		/* e->xe is set once STARTING is over (env_spawn) */
+		if (e->xe) {
+			e->x->ops->measure(e->x->ctx, e->xe, &u);
+			if (e->x->ops->describe)
+				what = e->x->ops->describe(e->x->ctx, e->xe);
+		}
+		j = json_pack("{s:i, s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:s, "
+			      "s:s?}",
+			      "id", (int)e->id, "executor",
+			      e->x ? e->x->ops->name : "pending", "pid",
+			      (int)e->pid, "state", states[e->state], "port",
+			      (int)e->port, "since", since, "peak_rss_kb",
+			      (json_int_t)u.peak_kb,
 			      "idle_ms",
 			      (json_int_t)(e->state == ENV_IDLE
 						   ? (now - e->idle_since_ns) /
 							     1000000
 						   : 0),
-			      "revision", e->revision);
+			      "revision", e->revision, "container", what);
 		break;
 	}
 	pthread_mutex_unlock(&iv->lock);

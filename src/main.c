@@ -118,6 +118,10 @@ int main(int argc, char **argv)
 	sp.p.state_dir = cfg.state_dir;
 	sp.p.max_envs = cfg.max_envs;
 	sp.p.idle_ttl = cfg.idle_ttl;
+	sp.p.executor = (int)cfg.executor;
+	sp.p.images = cfg.images;
+	sp.p.nimages = cfg.nimages;
+	sp.p.docker_network = cfg.docker_network;
 	sp.p.on_log = fs_note_log;
 	status = fs_main(reg, &cfg, start_invoker, &sp);
 out:
