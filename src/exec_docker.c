@@ -248,6 +248,16 @@ static const char *host_name(const struct dk *dk)
 	return h && *h ? h : "unix:///var/run/docker.sock";
 }
 
+/* No answer from dockerd (r from curl: refused, timed out, reset). */
+static char *unreachable(const struct dk *dk, int r)
+{
+	return error_doc("Sandbox.DockerUnreachable",
+			 "cannot reach dockerd at %s: %s; start the Docker "
+			 "daemon (or point DOCKER_HOST at one), or run this "
+			 "function with --executor subprocess",
+			 host_name(dk), strerror(-r));
+}
+
 /* ---------- the monitor ---------- */
 
 static bool write_all(int fd, const char *p, size_t n)
@@ -456,9 +466,16 @@ static json_t *create_body(struct dk *dk, const struct exec_spec *spec)
 	json_t *body, *hc;
 
 	snprintf(envid, sizeof(envid), "%u", spec->env_id);
-	hc = json_pack("{s:s, s:o, s:I, s:I, s:{s:s}}", "NetworkMode",
+	/*
+	 * Init: docker-init is PID 1 and the runtime its child, as on AWS,
+	 * so a runtime that kills itself dies (PID 1 ignores signals it has
+	 * no handler for) and SIGTERM from a stopping dockerd is passed on.
+	 * LogConfig none: output comes through attach; nothing on disk.
+	 */
+	hc = json_pack("{s:s, s:o, s:I, s:I, s:b, s:{s:s}}", "NetworkMode",
 		       dk->network, "Binds", binds(spec), "Memory", mem,
-		       "MemorySwap", mem, "LogConfig", "Type", "none");
+		       "MemorySwap", mem, "Init", 1, "LogConfig", "Type",
+		       "none");
 	body = json_pack("{s:s, s:o, s:{s:s, s:s, s:s}, s:b, s:b, s:b, s:b, "
 			 "s:o}",
 			 "Image", spec->image, "Env",
@@ -540,11 +557,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	*exit_fd = -1;
 	d = dk_docker(dk, &r);
 	if (!d) {
-		*why = error_doc("Sandbox.DockerUnreachable",
-				 "cannot reach dockerd at %s: %s; start the "
-				 "Docker daemon (or set DOCKER_HOST), or run "
-				 "this function with --executor subprocess",
-				 host_name(dk), strerror(-r));
+		*why = unreachable(dk, r);
 		return -ENOEXEC;
 	}
 	if (strcmp(dk->network, "host") && strcmp(dk->network, "none")) {
@@ -585,12 +598,16 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 		r = -ENOEXEC;
 		goto fail;
 	}
+	if (r < 0 && !rep.status) {
+		*why = unreachable(dk, r);
+		r = -ENOEXEC;
+		goto fail;
+	}
 	if (r < 0) {
 		*why = error_doc("Sandbox.Failure",
 				 "cannot create a container from '%s': %s",
 				 spec->image,
 				 rep.message ? rep.message : strerror(-r));
-		r = r == -ECONNREFUSED || r == -ECONNRESET ? -ENOEXEC : r;
 		goto fail;
 	}
 	if (pipe2(pfd, O_CLOEXEC) == -1) {

@@ -32,10 +32,16 @@ assert_match "$(head -1 "$F/logs")" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9
 assert_eq "$(json_get "$MNT/status" warm_envs)" "1" "one warm environment"
 inst=$(ls "$F/instances")
 assert_match "$inst" '^[0-9]+\.json$' "instances/ lists the warm environment"
-ipid=$(json_get "$F/instances/$inst" pid)
-assert_true "its pid is a live process" kill -0 "$ipid"
+if [ "${EXECUTOR:-subprocess}" = subprocess ]; then
+	ipid=$(json_get "$F/instances/$inst" pid)
+	assert_true "its pid is a live process" kill -0 "$ipid"
+	assert_match "$(tr '\0' ' ' < /proc/$ipid/cmdline)" 'bootstrap' "running the function's bootstrap"
+else
+	ctr=$(json_get "$F/instances/$inst" container)
+	assert_eq "$(docker inspect -f '{{.State.Running}}' "$ctr")" "true" "its container runs"
+	assert_eq "$(docker inspect -f '{{json .Config.Entrypoint}}' "$ctr")" '["/var/task/bootstrap"]' "running the function's bootstrap"
+fi
 assert_eq "$(json_get "$F/instances/$inst" state)" "idle" "and it is idle"
-assert_match "$(tr '\0' ' ' < /proc/$ipid/cmdline)" 'bootstrap' "running the function's bootstrap"
 
 errno_of() { # cmd: runs python writing stdin-arg to invoke, prints errno name
 	python3 - "$F/invoke" "$1" <<'PY'

@@ -12,15 +12,18 @@
 #       /lambda-entrypoint.sh, the runtime client in /var/runtime (our own
 #       src/runtimes/python/bootstrap.py), LAMBDA_TASK_ROOT=/var/task,
 #       ENTRYPOINT /lambda-entrypoint.sh, WORKDIR /var/task. Also tagged
-#       public.ecr.aws/lambda/python:3.11 when that tag is free, so the
-#       default runtime mapping finds it (a real AWS image is never replaced).
+#       public.ecr.aws/lambda/python:3.11 and provided:al2023/al2 when
+#       those tags are free, so the default runtime mapping finds them (a
+#       real AWS image is never replaced). curl is there for the bash
+#       custom runtime example.
 #   lambdafs-test/fn:1           an image-packaged function built on it:
 #       /var/task/app.py, CMD ["app.handler"].
 # Rebuilt only when the runtime files change (label lambdafs.test.sum).
 set -euo pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${LAMBDAFS_IMAGE_CACHE:-/var/tmp/lambdafs-images}
-ROOTFS=$CACHE/bookworm-python3.tar
+PKGS=python3,curl
+ROOTFS=$CACHE/bookworm-${PKGS//,/-}.tar
 BASE=lambdafs-test/python:3.11
 FN=lambdafs-test/fn:1
 
@@ -41,7 +44,7 @@ build_rootfs() {
 	local dir
 	dir=$(mktemp -d "$CACHE/rootfs.XXXXXX")
 	echo "mkimage: debootstrap bookworm into $dir (once)" >&2
-	if ! debootstrap --variant=minbase --include=python3 bookworm "$dir" "$(mirror)" >"$dir.log" 2>&1; then
+	if ! debootstrap --variant=minbase --include="$PKGS" bookworm "$dir" "$(mirror)" >"$dir.log" 2>&1; then
 		tail -20 "$dir.log" >&2; rm -rf "$dir" "$dir.log"; return 1
 	fi
 	rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/*
@@ -66,7 +69,7 @@ commit_layer() {
 }
 
 build_images() {
-	local sum stage raw=lambdafs-test/bookworm-python3:raw
+	local sum stage raw=lambdafs-test/bookworm:${PKGS//,/-}
 	sum=$( { cat "$TOP/src/runtimes/python/bootstrap.py" "$0"; } | sha256sum | cut -c1-16)
 	if [ "$(image_sum "$BASE")" != "$sum" ]; then
 		build_rootfs
@@ -104,10 +107,14 @@ SH
 			'ENTRYPOINT ["/lambda-entrypoint.sh"]'
 		rm -rf "$stage"
 	fi
-	if ! docker image inspect public.ecr.aws/lambda/python:3.11 >/dev/null 2>&1 ||
-	   [ -n "$(image_sum public.ecr.aws/lambda/python:3.11)" ]; then
-		docker tag "$BASE" public.ecr.aws/lambda/python:3.11
-	fi
+	# the default mapping's names, unless a real image holds them
+	for t in python:3.11 provided:al2023 provided:al2; do
+		t=public.ecr.aws/lambda/$t
+		if ! docker image inspect "$t" >/dev/null 2>&1 ||
+		   [ -n "$(image_sum "$t")" ]; then
+			docker tag "$BASE" "$t"
+		fi
+	done
 	if [ "$(image_sum "$FN")" != "$sum" ]; then
 		stage=$(mktemp -d)
 		mkdir -p "$stage/var/task"
