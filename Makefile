@@ -79,7 +79,8 @@ $(BUILD)/bench/%: tests/bench/%.c
 # Installs what building and testing need. Idempotent; quiet when all is there.
 DEB_PKGS = build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 	   libjansson-dev libarchive-dev libsqlite3-dev libmicrohttpd-dev \
-	   zip unzip rsync curl python3 shellcheck valgrind cmake
+	   zip unzip rsync curl python3 shellcheck valgrind cmake \
+	   docker.io debootstrap
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

@@ -109,8 +109,11 @@ assert_eq "$(json_get "$(cat "$F/invoke")" image)" "True" "a zip function switch
 echo '{"PackageType": "Zip"}' > "$F/config.json"
 echo '{"z":2}' > "$F/invoke"
 assert_eq "$(json_get "$(cat "$F/invoke")" task_root)" "/var/task" "and back to Zip runs the code"
+echo '{"ImageUri": null}' > "$F/config.json"
 bash -c 'echo "{\"PackageType\": \"Image\"}" > "$1"' _ "$F/config.json" 2>/dev/null; rc=$?
 assert_eq "$rc" 1 "PackageType Image without ImageUri is refused"
+assert_match "$(json_get "$F/config.json" LastUpdateStatusReason)" 'needs ImageUri' "with the reason"
+assert_eq "$(json_get "$F/config.json" PackageType)" "Zip" "and the function stays Zip"
 
 # --image RUNTIME=REF: restart with an override for python3.11
 n=$(ours)
