@@ -713,6 +713,17 @@ static int container_command(struct invoker *iv,
 			cc->image = NULL;
 			return -ENOEXEC;
 		}
+		/* the same file, bind-mounted: fail as a subprocess would */
+		if (access(p, X_OK) != 0) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "bootstrap is not executable: zip "
+					  "it with its x bit (chmod +x "
+					  "bootstrap; zip ...)");
+			free(p);
+			free(cc->image);
+			cc->image = NULL;
+			return -ENOEXEC;
+		}
 		free(p);
 		cc->entrypoint = cc->one;
 		cc->cmd = cc->none;
