@@ -915,9 +915,6 @@ static int check_whole(struct merge *m, const json_t *conf)
 	if (is_image(conf) && json_object_get(conf, "Layers"))
 		return fail(m, "Layers are not supported for functions with "
 			       "PackageType Image");
-	if (is_image(conf) && !json_object_get(conf, "ImageUri"))
-		return fail(m, "PackageType Image needs ImageUri, the image "
-			       "to run (e.g. \"my-function:latest\")");
 	return 0;
 }
 

@@ -672,8 +672,16 @@ static int container_command(struct invoker *iv,
 	size_t i;
 
 	memset(cc, 0, sizeof(*cc));
+	if (fe->is_image && !fe->image_uri) {
+		*why = error_json("Runtime.InvalidEntrypoint",
+				  "function '%s' is PackageType Image but has "
+				  "no ImageUri: set it in config.json, e.g. "
+				  "{\"ImageUri\": \"my-function:latest\"}",
+				  fe->name);
+		return -ENOEXEC;
+	}
 	if (fe->is_image) {
-		cc->image = xstrdup(fe->image_uri ? fe->image_uri : "");
+		cc->image = xstrdup(fe->image_uri);
 		cc->entrypoint = (const char *const *)fe->entrypoint;
 		cc->cmd = (const char *const *)fe->command;
 		cc->workdir = fe->workdir;

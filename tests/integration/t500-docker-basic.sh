@@ -109,11 +109,21 @@ assert_eq "$(json_get "$(cat "$F/invoke")" image)" "True" "a zip function switch
 echo '{"PackageType": "Zip"}' > "$F/config.json"
 echo '{"z":2}' > "$F/invoke"
 assert_eq "$(json_get "$(cat "$F/invoke")" task_root)" "/var/task" "and back to Zip runs the code"
-echo '{"ImageUri": null}' > "$F/config.json"
-bash -c 'echo "{\"PackageType\": \"Image\"}" > "$1"' _ "$F/config.json" 2>/dev/null; rc=$?
-assert_eq "$rc" 1 "PackageType Image without ImageUri is refused"
-assert_match "$(json_get "$F/config.json" LastUpdateStatusReason)" 'needs ImageUri' "with the reason"
-assert_eq "$(json_get "$F/config.json" PackageType)" "Zip" "and the function stays Zip"
+echo '{"ImageUri": null, "PackageType": "Image"}' > "$F/config.json"
+out=$(python3 - "$F/invoke" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    os.write(fd, b"{}")
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(os.read(fd, 1 << 20).decode().strip())
+PY
+)
+assert_eq "$(echo "$out" | head -n1)" "ENOEXEC" "PackageType Image without ImageUri: ENOEXEC"
+assert_match "$(echo "$out" | tail -n1)" 'no ImageUri: set it in config.json' "with the fix"
+echo '{"PackageType": "Zip"}' > "$F/config.json"
 
 # --image RUNTIME=REF: restart with an override for python3.11
 n=$(ours)
