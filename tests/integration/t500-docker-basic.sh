@@ -124,6 +124,7 @@ PY
 assert_eq "$(echo "$out" | head -n1)" "ENOEXEC" "PackageType Image without ImageUri: ENOEXEC"
 assert_match "$(echo "$out" | tail -n1)" 'no ImageUri: set it in config.json' "with the fix"
 echo '{"PackageType": "Zip"}' > "$F/config.json"
+echo '{"z":3}' > "$F/invoke"
 
 # --image RUNTIME=REF: restart with an override for python3.11
 n=$(ours)
