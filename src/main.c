@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "docker.h"
 #include "bundle.h"
 #include "fs.h"
 #include "invoke.h"
@@ -138,7 +139,6 @@ static int print_check(const struct config *cfg)
 	static const char *const probes[][2] = {
 		{ "python3", "/usr/bin/python3" },
 		{ "node", "/usr/bin/node" },
-		{ "docker socket", "/var/run/docker.sock" },
 		{ "fusermount3", "/usr/bin/fusermount3" },
 		{ "/dev/fuse", "/dev/fuse" },
 		{ "user namespaces", "/proc/self/ns/user" },
@@ -153,5 +153,21 @@ static int print_check(const struct config *cfg)
 		printf("%-16s %s (%s)\n", probes[i][0],
 		       access(probes[i][1], F_OK) == 0 ? "found" : "missing",
 		       probes[i][1]);
+	{
+		/* the real thing: connect and negotiate, as invocations do */
+		const char *host = getenv("DOCKER_HOST");
+		struct docker *d = NULL;
+		int r = docker_open(NULL, &d);
+
+		if (!host || !*host)
+			host = "unix:///var/run/docker.sock";
+		if (r == 0)
+			printf("%-16s reachable (%s, API %s)\n", "docker", host,
+			       docker_api_version(d));
+		else
+			printf("%-16s not reachable (%s: %s)\n", "docker", host,
+			       strerror(-r));
+		docker_close(d);
+	}
 	return 0;
 }
