@@ -51,6 +51,10 @@ struct exec_usage {
 
 struct exec_ops {
 	const char *name;	/* "subprocess", "docker" */
+	/* How long output may trail the runtime's answer (it travels
+	 * through another process): invoke.c waits for that much quiet
+	 * before END, so a function's lines stay inside its invocation. */
+	int64_t output_lag_ns;
 	/*
 	 * Starts an environment. Returns 0 and sets *env, *pid (host pid of
 	 * the runtime, -1 when it has none here) and *exit_fd (becomes

@@ -85,6 +85,7 @@ struct env {
 	int pidfd;
 	int outfd;		/* read end of the stdout/stderr pipe */
 	atomic_bool reading;	/* the reader holds output not yet logged */
+	_Atomic int64_t last_read_ns; /* when the reader last got output */
 	struct flog_tap tap;	/* the current invocation's log lines */
 	pthread_t reader;
 	bool reader_started;
@@ -295,6 +296,7 @@ static void *env_reader(void *arg)
 					used = 0;
 				}
 			}
+			atomic_store(&e->last_read_ns, util_mono_ns());
 			atomic_store(&e->reading, false);
 		}
 		if (proc_open && pfd[1].revents) {
@@ -1322,7 +1324,8 @@ static char *exit_reason(const char *id, int status)
  */
 static void drain_output(struct env *e)
 {
-	int64_t until = util_mono_ns() + 100 * 1000000LL;
+	int64_t start = util_mono_ns(), until = start + 100 * 1000000LL;
+	int64_t quiet = e->x ? e->x->ops->output_lag_ns : 0;
 	int pending;
 
 	if (e->outfd < 0)
@@ -1330,7 +1333,11 @@ static void drain_output(struct env *e)
 	while (util_mono_ns() < until) {
 		if (ioctl(e->outfd, FIONREAD, &pending) == -1)
 			return;
-		if (pending == 0 && !atomic_load(&e->reading))
+		/* an executor whose output arrives late (through dockerd)
+		 * must also have been quiet for a while */
+		if (pending == 0 && !atomic_load(&e->reading) &&
+		    util_mono_ns() - start >= quiet &&
+		    util_mono_ns() - atomic_load(&e->last_read_ns) >= quiet)
 			return;
 		usleep(100);
 	}
