@@ -1322,11 +1322,16 @@ static char *exit_reason(const char *id, int status)
  * empty and not reading" means nothing is in flight. Bounded: a runtime
  * whose children keep writing cannot hold the caller.
  */
-static void drain_output(struct env *e)
+static void drain_output(struct env *e, bool cold)
 {
 	int64_t start = util_mono_ns(), until = start + 100 * 1000000LL;
 	int64_t quiet = e->x ? e->x->ops->output_lag_ns : 0;
 	int pending;
+
+	/* a fresh output path (a new attach) lags more; a cold start
+	 * takes far longer than this anyway */
+	if (cold)
+		quiet *= 10;
 
 	if (e->outfd < 0)
 		return;
@@ -1516,7 +1521,7 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	dur_ms = (double)(t_end - t0 - init_ns) / 1e6;
 	if (dur_ms < 0)
 		dur_ms = 0;
-	drain_output(e);
+	drain_output(e, cold);
 	flog_tap_printf(p->log, &e->tap, "END RequestId: %s", inv->id);
 	{
 		char init[64] = "", st[128] = "";

@@ -72,6 +72,21 @@ echo '{"eat": 60}' > "$F/invoke"
 used=$(grep REPORT "$F/logs" | tail -n1 | sed -n 's/.*Max Memory Used: \([0-9]*\) MB.*/\1/p')
 assert_true "Max Memory Used ($used MB) measured after eating 60 MB" test "${used:-0}" -ge 60
 
+# out of memory: the container is killed, ENOMEM, Runtime.OutOfMemory
+out=$(python3 - "$F/invoke" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+try:
+    os.write(fd, b'{"eat": 400}')
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(os.read(fd, 1 << 20).decode().strip())
+PY
+)
+assert_eq "$(echo "$out" | head -n1)" "ENOMEM" "over MemorySize: ENOMEM"
+assert_match "$(echo "$out" | tail -n1)" 'Runtime.OutOfMemory' "Runtime.OutOfMemory"
+
 # a timeout kills the container; the next call starts a new one
 bash -c 'echo "{\"sleep\": 10}" > "$1"' _ "$F/invoke" 2>/dev/null; rc=$?
 assert_eq "$rc" 1 "timeout fails the write"
@@ -96,6 +111,12 @@ assert_eq "$(json_get "$out" function)" "img" "context.function_name"
 assert_match "$(cat "$I/logs")" 'image function says hello' "its output is in the log"
 icmd=$(docker inspect -f '{{json .Config.Cmd}}' "$(ctr_of img)")
 assert_eq "$icmd" '["app.handler"]' "the image's own CMD"
+# output printed before the answer stays between START and END
+for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"i\":$i}" > "$I/invoke"; done
+outside=$(awk '{ m = $0; sub(/^[^ ]+ /, "", m) }
+	m ~ /^START/ { inside = 1 } m ~ /^END/ { inside = 0 }
+	m ~ /says hello/ && !inside { n++ } END { print n + 0 }' "$I/logs")
+assert_eq "$outside" "0" "the function's lines stay inside START..END"
 # ImageConfig overrides the command; WorkingDirectory too
 echo '{"ImageConfig": {"Command": ["app.handler"], "WorkingDirectory": "/tmp"}}' > "$I/config.json"
 echo '{"i":2}' > "$I/invoke"
