@@ -31,6 +31,12 @@ int fs_check_mountpoint(const char *mnt, char **cause);
 
 /* Tells the kernel a function's log grew (invoke.h's on_log hook). */
 void fs_note_log(const char *name, void *arg);
+/* Tells the kernel a function was created, changed or deleted by the
+ * other face (http.h's on_change hook). */
+void fs_note_function(const char *name, void *arg);
+/* The address the HTTP API listens on, for status (borrowed: it must
+ * outlive the mount); NULL while it does not listen. */
+void fs_set_http(const char *address);
 
 /* "3.14.0" */
 const char *fs_fuse_version(void);

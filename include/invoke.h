@@ -25,6 +25,7 @@ struct invoker_params {
 	const struct config_image *images; /* --image, borrowed until stop */
 	size_t nimages;
 	const char *docker_network; /* "host" (NULL) | "bridge" */
+	int history;	/* invocations kept per function */
 	/* Called (without locks) after lines were appended to a function's
 	 * log, at most every 50 ms per environment; may be NULL. */
 	void (*on_log)(const char *name, void *arg);
@@ -99,5 +100,9 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 size_t invoke_env_count(struct invoker *iv);
 /* Live environments run by one executor ("subprocess", "docker"). */
 size_t invoke_env_count_by(struct invoker *iv, const char *executor);
+/* Events queued or being retried, for status. */
+size_t invoke_async_pending(struct invoker *iv);
+/* The invocation history (history.h), for invocations/. */
+struct history *invoke_history(struct invoker *iv);
 
 #endif

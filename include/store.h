@@ -91,4 +91,46 @@ typedef int (*store_layer_version_fn)(const struct store_layer_version *v,
 int store_layer_version_foreach(struct store *st, store_layer_version_fn fn,
 				void *arg);
 
+/* --- invocations: history and the asynchronous queue --- */
+
+/* One invocation. Blobs and strings are borrowed for a call. */
+struct store_invocation {
+	const char *id;		/* request id */
+	const char *function;
+	const char *type;	/* "RequestResponse" | "Event" */
+	bool queued;		/* an Event not yet done (else done) */
+	int attempts;
+	int64_t queued_ms, start_ms, end_ms;
+	const void *event;	/* NULL on update: the stored one stays */
+	size_t event_len;
+	const void *response;	/* NULL if none */
+	size_t response_len;
+	const void *logs;
+	size_t logs_len;
+	const char *report;	/* report.json text or NULL */
+};
+
+/* Inserts or updates (by id; the event is kept) n invocations in one
+ * transaction: all or none. */
+int store_invocations_put(struct store *st, const struct store_invocation *v,
+			  size_t n);
+/* Deletes done invocations of function beyond the newest keep. */
+int store_invocations_trim(struct store *st, const char *function,
+			   int64_t keep);
+/* Deletes every invocation of function. */
+int store_invocations_forget(struct store *st, const char *function);
+typedef int (*store_invocation_fn)(const struct store_invocation *v,
+				   void *arg);
+/*
+ * Calls fn for every invocation, oldest first. With queued_only, only
+ * queued ones, with their event; otherwise every one with the *_len
+ * fields and the report but no blobs.
+ */
+int store_invocations_foreach(struct store *st, bool queued_only,
+			      store_invocation_fn fn, void *arg);
+/* Part 0 event, 1 response, 2 logs of invocation id: *out malloc'd
+ * (NUL-terminated, *len bytes). -ENOENT. */
+int store_invocation_part(struct store *st, const char *id, int part,
+			  char **out, size_t *len);
+
 #endif

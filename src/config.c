@@ -57,7 +57,8 @@ static const char config_usage[] =
 	"  --executor MODE        subprocess | docker | auto (default "
 	"subprocess)\n"
 	"  --http ADDR:PORT       Lambda HTTP API address, or \"off\"\n"
-	"                         (default 127.0.0.1:9000)\n"
+	"                         (default 127.0.0.1:9000; port 0: any free\n"
+	"                         port, shown in status)\n"
 	"  --max-envs N           warm environments per function (default 10)\n"
 	"  --idle-ttl SECONDS     idle environment lifetime (default 300)\n"
 	"  --history N            invocations kept per function (default 100)\n"
@@ -147,7 +148,7 @@ static bool valid_http(const char *s)
 	const char *colon = strrchr(s, ':');
 	int port;
 
-	return colon && colon != s && parse_int(colon + 1, 1, 65535, &port);
+	return colon && colon != s && parse_int(colon + 1, 0, 65535, &port);
 }
 
 enum config_action config_parse(struct config *cfg, int argc, char **argv)

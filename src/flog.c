@@ -191,20 +191,27 @@ void flog_write(struct flog *l, struct flog_tap *tap, const char *msg,
 	free(line);
 }
 
-void flog_tap_printf(struct flog *l, struct flog_tap *tap, const char *fmt,
-		     ...)
+static void flog_vprintf(struct flog *l, struct flog_tap *tap,
+			 const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *msg;
 	int n;
 
-	va_start(ap, fmt);
 	n = vasprintf(&msg, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
 	flog_write(l, tap, msg, (size_t)n, false);
 	free(msg);
+}
+
+void flog_tap_printf(struct flog *l, struct flog_tap *tap, const char *fmt,
+		     ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	flog_vprintf(l, tap, fmt, ap);
+	va_end(ap);
 }
 
 void flog_line(struct flog *l, const char *msg, size_t len)
@@ -220,14 +227,8 @@ void flog_raw(struct flog *l, const char *msg, size_t len)
 void flog_printf(struct flog *l, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&msg, fmt, ap);
+	flog_vprintf(l, NULL, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	flog_write(l, NULL, msg, (size_t)n, false);
-	free(msg);
 }

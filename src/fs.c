@@ -45,6 +45,8 @@
 #include "buf.h"
 #include "config.h"
 #include "fs.h"
+#include "fschan.h"
+#include "history.h"
 #include "invoke.h"
 #include "log.h"
 #include "registry.h"
@@ -59,7 +61,11 @@ enum node {
 	N_CONFIG,
 	N_CODEZIP,
 	N_INVOKE,
+	N_INVOKE_ASYNC,
 	N_LOGS,
+	N_INVOCATIONS,	/* functions/F/invocations/ */
+	N_INVOCATION,	/* functions/F/invocations/<id>/ */
+	N_INVPART,	/* functions/F/invocations/<id>/<part> */
 	N_INSTANCES,	/* functions/F/instances/ */
 	N_INSTANCE,	/* functions/F/instances/<id>.json */
 	N_CODE,	/* code/ and below: rest is the path inside */
@@ -76,6 +82,16 @@ struct fs_path {
 	char name[256];	   /* function or layer name */
 	int64_t version;   /* N_LVER, N_LVERJSON */
 	char rest[PATH_MAX]; /* inside code/, opt/, N/: "" or "/a/b" */
+	char id[40];	   /* N_INVOCATION, N_INVPART */
+	enum history_part part; /* N_INVPART */
+};
+
+/* The files of invocations/<id>/, in history.h's order. */
+static const char *const invpart_names[HISTORY_NPARTS] = {
+	[HISTORY_EVENT] = "event",
+	[HISTORY_RESPONSE] = "response",
+	[HISTORY_LOGS] = "logs",
+	[HISTORY_REPORT] = "report.json",
 };
 
 enum fh_kind {
@@ -98,10 +114,16 @@ struct fh {
 	bool dirty;	/* FH_STAGE: written since the last commit */
 	bool readable;	/* FH_STAGE opened O_RDWR */
 	bool wrote;	/* FH_INVOKE: this handle sent an event */
+	bool async;	/* FH_INVOKE: invoke-async (queues, no answers) */
 	bool snapped;	/* FH_INVOKE: data holds the latest response */
 	size_t rpos;	/* FH_INVOKE: read cursor in data */
 	int err;	/* FH_INVOKE: a failed write's error, repeated until
 			   the next flush (see invoke_write) */
+	pthread_mutex_t io_lock; /* FH_INVOKE: one request at a time (the
+				    kernel runs writes in parallel) */
+	char *seed;	/* FH_STAGE: zip to start from, copied on first use */
+	pid_t pid;	/* FH_STAGE: the process that opened it */
+	uint64_t seq;	/* FH_STAGE: order of opening */
 };
 
 struct removal {
@@ -136,6 +158,7 @@ static struct fs_state {
 	pthread_cond_t inval_cond;
 
 	struct fuse *fuse;	/* set once mounted */
+	const char *http_address; /* set by fs_set_http once it listens */
 } fs;
 
 /*
@@ -219,6 +242,18 @@ static void fs_invalidate_function(const char *name)
 	fs_invalidate("/functions/%s/opt", name);
 }
 
+void fs_note_function(const char *name, void *arg)
+{
+	(void)arg;
+	fs_invalidate("/functions");
+	fs_invalidate_function(name);
+}
+
+void fs_set_http(const char *address)
+{
+	fs.http_address = address;
+}
+
 /* ---------- paths ---------- */
 
 static bool next_component(const char **p, char *out, size_t outlen)
@@ -293,6 +328,29 @@ static void parse_path(const char *path, struct fs_path *fp)
 				fp->kind = N_INSTANCE;
 			return;
 		}
+		if (!strcmp(c, "invocations")) {
+			int i;
+
+			if (!next_component(&p, c, sizeof(c))) {
+				fp->kind = N_INVOCATIONS;
+				return;
+			}
+			if (strlen(c) >= sizeof(fp->id))
+				return;
+			snprintf(fp->id, sizeof(fp->id), "%s", c);
+			if (!next_component(&p, c, sizeof(c))) {
+				fp->kind = N_INVOCATION;
+				return;
+			}
+			if (*p && strcmp(p, "/"))
+				return;
+			for (i = 0; i < HISTORY_NPARTS; i++)
+				if (!strcmp(c, invpart_names[i])) {
+					fp->kind = N_INVPART;
+					fp->part = (enum history_part)i;
+				}
+			return;
+		}
 		if (!strcmp(c, "code") || !strcmp(c, "opt")) {
 			fp->kind = !strcmp(c, "code") ? N_CODE : N_OPT;
 			snprintf(fp->rest, sizeof(fp->rest), "%s", p);
@@ -309,6 +367,8 @@ static void parse_path(const char *path, struct fs_path *fp)
 			fp->kind = N_CODEZIP;
 		else if (!strcmp(c, "invoke"))
 			fp->kind = N_INVOKE;
+		else if (!strcmp(c, "invoke-async"))
+			fp->kind = N_INVOKE_ASYNC;
 		else if (!strcmp(c, "logs"))
 			fp->kind = N_LOGS;
 		return;
@@ -385,6 +445,7 @@ static struct fh *fh_new(enum fh_kind kind, const struct fs_path *fp)
 	h->fd = -1;
 	snprintf(h->name, sizeof(h->name), "%s", fp->name);
 	buf_init(&h->w, LAMBDAFS_MAX_CONFIG);
+	pthread_mutex_init(&h->io_lock, NULL);
 	return h;
 }
 
@@ -395,7 +456,9 @@ static void fh_free(struct fh *h)
 	if (h->fd != -1)
 		close(h->fd);
 	free(h->data);
+	free(h->seed);
 	buf_release(&h->w);
+	pthread_mutex_destroy(&h->io_lock);
 	free(h);
 }
 
@@ -487,7 +550,10 @@ static void staging_add(struct fh *h)
 {
 	size_t i;
 
+	static uint64_t seq;
+
 	pthread_mutex_lock(&fs.lock);
+	h->seq = ++seq;
 	for (i = 0; i < ARRAY_SIZE(fs.staging); i++) {
 		if (!fs.staging[i]) {
 			fs.staging[i] = h;
@@ -506,6 +572,50 @@ static void staging_remove(struct fh *h)
 		if (fs.staging[i] == h)
 			fs.staging[i] = NULL;
 	pthread_mutex_unlock(&fs.lock);
+}
+
+static int stage_seed(struct fh *h);
+
+static int stage_truncate(struct fh *h, off_t size)
+{
+	int r = 0;
+
+	if (size == 0) {
+		free(h->seed); /* cp: the old zip is never read */
+		h->seed = NULL;
+	} else {
+		r = stage_seed(h);
+	}
+	if (r == 0 && ftruncate(h->fd, size) == -1)
+		r = -errno;
+	if (r == 0)
+		h->dirty = true;
+	return r;
+}
+
+/*
+ * The kernel sends the truncate of open(O_TRUNC) without the file handle
+ * (atomic_o_trunc is off): it belongs to the staging handle the same
+ * process opened last. Without one there is nothing to deploy.
+ */
+static int staging_truncate(const struct fs_path *fp, off_t size)
+{
+	pid_t pid = fuse_get_context()->pid;
+	struct fh *h = NULL;
+	size_t i;
+	int r = -EINVAL;
+
+	pthread_mutex_lock(&fs.lock);
+	for (i = 0; i < ARRAY_SIZE(fs.staging); i++)
+		if (fs.staging[i] && fs.staging[i]->node == fp->kind &&
+		    fs.staging[i]->pid == pid &&
+		    !strcmp(fs.staging[i]->name, fp->name) &&
+		    (!h || fs.staging[i]->seq > h->seq))
+			h = fs.staging[i];
+	if (h)
+		r = stage_truncate(h, size);
+	pthread_mutex_unlock(&fs.lock);
+	return r;
 }
 
 static bool staging_open(enum node kind, const char *name)
@@ -551,8 +661,9 @@ static char *status_json(size_t *len)
 	char *out;
 
 	registry_counts(fs.reg, &nfn, &nly);
-	http = json_pack("{s:s?, s:b}", "address", fs.cfg->http, "listening",
-			 0);
+	http = json_pack("{s:s?, s:b}", "address",
+			 fs.http_address ? fs.http_address : fs.cfg->http,
+			 "listening", fs.http_address != NULL);
 	j = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:i, "
 		      "s:{s:I, s:I}, s:o, s:{s:b}, s:s}",
 		      "version", LAMBDAFS_VERSION, "pid", (int)getpid(),
@@ -569,6 +680,10 @@ static char *status_json(size_t *len)
 		      "http", http,
 		      "docker", "reachable", docker_reachable(), "fuse",
 		      fs_fuse_version());
+	if (j)
+		json_object_set_new(j, "async_pending",
+				    json_integer((json_int_t)
+						 invoke_async_pending(fs.iv)));
 	out = util_json_pretty(j, len);
 	json_decref(j);
 	return out;
@@ -773,6 +888,9 @@ static int zip_getattr(const struct fs_path *fp, struct stat *st,
 	int r;
 
 	if (h && h->kind == FH_STAGE) {
+		r = stage_seed(h);
+		if (r < 0)
+			return r;
 		if (fstat(h->fd, &real) == -1)
 			return -errno;
 		fill_stat(st, S_IFREG | 0644, real.st_size, util_now_ms());
@@ -875,12 +993,38 @@ static int fs_getattr(const char *path, struct stat *st,
 	case N_LAYERZIP:
 		return zip_getattr(&fp, st, fi);
 	case N_INVOKE:
+	case N_INVOKE_ASYNC:
 		r = registry_function_stat(fs.reg, fp.name, &info);
 		if (r < 0)
 			return r;
-		/* a live endpoint, like a /proc file: size 0 */
-		fill_stat(st, S_IFREG | 0666, 0, info.modified_ms);
+		/*
+		 * A live endpoint: the size is the largest event accepted.
+		 * It must not be 0: the kernel serialises direct_io writes
+		 * past the size (fschan.h).
+		 */
+		fill_stat(st, S_IFREG | (fp.kind == N_INVOKE ? 0666 : 0222),
+			  FS_INVOKE_MAX_EVENT, info.modified_ms);
 		return 0;
+	case N_INVOCATIONS:
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		fill_stat(st, S_IFDIR | 0555, 0, util_now_ms());
+		return 0;
+	case N_INVOCATION:
+	case N_INVPART: {
+		struct history_item it;
+
+		r = history_stat(invoke_history(fs.iv), fp.name, fp.id, &it);
+		if (r < 0)
+			return r;
+		if (fp.kind == N_INVOCATION)
+			fill_stat(st, S_IFDIR | 0555, 0, it.mtime_ms);
+		else
+			fill_stat(st, S_IFREG | 0444, (off_t)it.len[fp.part],
+				  it.mtime_ms);
+		return 0;
+	}
 	case N_LOGS: {
 		struct stat real;
 		char *lp;
@@ -967,9 +1111,37 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		fill_name(&df, "code", NULL);
 		fill_name(&df, "opt", NULL);
 		fill_name(&df, "invoke", NULL);
+		fill_name(&df, "invoke-async", NULL);
 		fill_name(&df, "logs", NULL);
+		fill_name(&df, "invocations", NULL);
 		fill_name(&df, "instances", NULL);
 		return 0;
+	case N_INVOCATIONS: {
+		struct history_item *items;
+		struct stat st;
+		size_t k, cnt;
+
+		r = registry_function_stat(fs.reg, fp.name, &info);
+		if (r < 0)
+			return r;
+		cnt = history_list(invoke_history(fs.iv), fp.name, &items);
+		for (k = 0; k < cnt; k++) {
+			fill_stat(&st, S_IFDIR | 0555, 0, items[k].mtime_ms);
+			fill_name(&df, items[k].id, &st);
+		}
+		free(items);
+		return 0;
+	}
+	case N_INVOCATION: {
+		struct history_item it;
+
+		r = history_stat(invoke_history(fs.iv), fp.name, fp.id, &it);
+		if (r < 0)
+			return r;
+		for (i = 0; i < HISTORY_NPARTS; i++)
+			fill_name(&df, invpart_names[i], NULL);
+		return 0;
+	}
 	case N_INSTANCES: {
 		unsigned *ids;
 		size_t k, cnt;
@@ -1062,6 +1234,8 @@ static int fs_rmdir(const char *path)
 	case N_CODE:
 	case N_OPT:
 	case N_INSTANCES:
+	case N_INVOCATIONS:
+	case N_INVOCATION:
 		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_NONE:
 		return -ENOENT;
@@ -1100,9 +1274,12 @@ static int fs_unlink(const char *path)
 	case N_OPT:
 		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_INVOKE:
+	case N_INVOKE_ASYNC:
 	case N_LOGS:
 	case N_INSTANCE:
 		return removal_active(fp.name) ? 0 : -EPERM;
+	case N_INVPART:
+		return removal_active(fp.name) ? 0 : -EROFS;
 	case N_LVER:
 	case N_LVERJSON:
 	case N_LAYERZIP:
@@ -1127,12 +1304,55 @@ static bool wants_write(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY;
 }
 
+/*
+ * A staging file starts as a copy of the current zip, as any file opened
+ * without O_TRUNC does. The kernel sends O_TRUNC as a separate truncate
+ * (atomic_o_trunc is off, see fs_init), so the copy waits for the first
+ * read, write or stat: `cp new.zip code.zip` truncates first and never
+ * pays for copying the old zip.
+ */
+static int stage_seed(struct fh *h)
+{
+	struct stat st;
+	off_t left;
+	int src, r = 0;
+
+	pthread_mutex_lock(&h->io_lock);
+	if (!h->seed) {
+		pthread_mutex_unlock(&h->io_lock);
+		return 0;
+	}
+	src = open(h->seed, O_RDONLY | O_CLOEXEC);
+	free(h->seed);
+	h->seed = NULL;
+	if (src == -1) {
+		r = errno == ENOENT ? 0 : -errno;
+		pthread_mutex_unlock(&h->io_lock);
+		return r;
+	}
+	if (fstat(src, &st) == -1)
+		r = -errno;
+	for (left = r ? 0 : st.st_size; left > 0;) {
+		ssize_t n = copy_file_range(src, NULL, h->fd, NULL,
+					    (size_t)left, 0);
+
+		if (n <= 0) {
+			r = n == 0 ? -EIO : -errno;
+			break;
+		}
+		left -= n;
+	}
+	close(src);
+	pthread_mutex_unlock(&h->io_lock);
+	return r;
+}
+
 static int open_stage(const struct fs_path *fp, struct fuse_file_info *fi,
 		      bool truncate)
 {
 	struct fh *h;
 	char *current = NULL;
-	int fd, src, r = 0;
+	int fd;
 
 	fd = open(registry_tmp_dir(fs.reg), O_TMPFILE | O_RDWR | O_CLOEXEC,
 		  0600);
@@ -1151,35 +1371,10 @@ static int open_stage(const struct fs_path *fp, struct fuse_file_info *fi,
 					fs.reg, fp->name, latest);
 		}
 	}
-	if (current) {
-		src = open(current, O_RDONLY | O_CLOEXEC);
-		if (src != -1) {
-			struct stat st;
-			off_t left;
-
-			if (fstat(src, &st) == 0) {
-				for (left = st.st_size; left > 0;) {
-					ssize_t n = copy_file_range(
-						src, NULL, fd, NULL,
-						(size_t)left, 0);
-
-					if (n <= 0) {
-						r = n == 0 ? -EIO : -errno;
-						break;
-					}
-					left -= n;
-				}
-			}
-			close(src);
-		}
-		free(current);
-		if (r < 0) {
-			close(fd);
-			return r;
-		}
-	}
 	h = fh_new(FH_STAGE, fp);
 	h->fd = fd;
+	h->seed = current; /* copied only if not truncated first */
+	h->pid = fuse_get_context()->pid;
 	h->readable = (fi->flags & O_ACCMODE) == O_RDWR;
 	staging_add(h);
 	fi->fh = (uintptr_t)h;
@@ -1245,23 +1440,39 @@ static int fs_open(const char *path, struct fuse_file_info *fi)
 			return -EROFS;
 		real = tree_real(&fp);
 		break;
+	case N_INVPART:
+		if (wants_write(fi->flags) || (fi->flags & O_TRUNC))
+			return -EROFS;
+		h = fh_new(FH_SNAPSHOT, &fp);
+		r = history_read(invoke_history(fs.iv), fp.name, fp.id, fp.part,
+				 &h->data, &h->len);
+		if (r < 0) {
+			fh_free(h);
+			return r;
+		}
+		fi->fh = (uintptr_t)h;
+		fi->keep_cache = 1; /* a finished invocation never changes */
+		return 0;
+	case N_INVOKE_ASYNC:
 	case N_INVOKE: {
 		struct function_info info;
 
 		r = registry_function_stat(fs.reg, fp.name, &info);
 		if (r < 0)
 			return r;
+		if (fp.kind == N_INVOKE_ASYNC && !wants_write(fi->flags))
+			return -EACCES; /* write-only: Events have no answer */
 		h = fh_new(FH_INVOKE, &fp);
+		h->async = fp.kind == N_INVOKE_ASYNC;
 		buf_init(&h->w, FS_INVOKE_MAX_IN);
 		fi->fh = (uintptr_t)h;
 		fi->direct_io = 1;
 		fi->nonseekable = 1;
 		/*
-		 * NEEDSWORK: the kernel holds the inode lock across a
-		 * direct_io write unless FOPEN_PARALLEL_DIRECT_WRITES is set,
-		 * which libfuse 3.14 cannot express (parallel_direct_writes
-		 * came in 3.15), so concurrent writers to one invoke file run
-		 * one at a time.
+		 * Writers of one invoke file run side by side: fschan sets
+		 * FOPEN_PARALLEL_DIRECT_WRITES on this handle's open reply.
+		 * An O_TRUNC open (`echo > invoke`) still waits for writes in
+		 * flight: the kernel truncates under the exclusive inode lock.
 		 */
 		return 0;
 	}
@@ -1394,6 +1605,16 @@ static int invoke_one(struct fh *h, size_t from, size_t len)
 	if (!j)
 		return -EINVAL;
 	json_decref(j);
+	if (h->async) {
+		char id[37];
+
+		if (len > INVOKE_ASYNC_MAX)
+			return -EFBIG;
+		r = invoke_async(fs.iv, h->name, h->w.data + from, len, id);
+		if (r == 0)
+			fs_invalidate("/functions/%s/invocations", h->name);
+		return r;
+	}
 	r = invoke_sync(fs.iv, h->name, h->w.data + from, len, &opts, &res);
 	if (res.payload) {
 		size_t keep = h->len - h->rpos;
@@ -1486,6 +1707,8 @@ static int invoke_write_run(struct fh *h, const char *data, size_t size)
 
 static int invoke_read(struct fh *h, char *out, size_t size)
 {
+	if (h->async)
+		return 0;
 	if (!h->wrote && !h->snapped) {
 		h->data = invoke_latest(fs.iv, h->name, &h->len);
 		if (h->data) {
@@ -1510,6 +1733,7 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 {
 	struct fh *h = fh_get(fi);
 	ssize_t n;
+	int r;
 
 	(void)path;
 	switch (h->kind) {
@@ -1521,12 +1745,19 @@ static int fs_read(const char *path, char *out, size_t size, off_t off,
 			size = h->len - (size_t)off;
 		memcpy(out, h->data + off, size);
 		return (int)size;
-	case FH_FD:
 	case FH_STAGE:
+		r = stage_seed(h);
+		if (r < 0)
+			return r;
+		__attribute__((fallthrough));
+	case FH_FD:
 		n = pread(h->fd, out, size, off);
 		return n == -1 ? -errno : (int)n;
 	case FH_INVOKE:
-		return invoke_read(h, out, size);
+		pthread_mutex_lock(&h->io_lock);
+		r = invoke_read(h, out, size);
+		pthread_mutex_unlock(&h->io_lock);
+		return r;
 	default:
 		return -EIO;
 	}
@@ -1587,13 +1818,19 @@ static int fs_write(const char *path, const char *data, size_t size,
 	case FH_STAGE:
 		if ((uint64_t)off + size > LAMBDAFS_MAX_ZIP)
 			return -EFBIG;
+		r = stage_seed(h);
+		if (r < 0)
+			return r;
 		n = pwrite(h->fd, data, size, off);
 		if (n == -1)
 			return -errno;
 		h->dirty = true;
 		return (int)n;
 	case FH_INVOKE:
-		return invoke_write(h, data, size);
+		pthread_mutex_lock(&h->io_lock);
+		r = invoke_write(h, data, size);
+		pthread_mutex_unlock(&h->io_lock);
+		return r;
 	case FH_SNAPSHOT:
 		return h->node == N_LOGS ? -EPERM : -EROFS;
 	case FH_FD:
@@ -1672,18 +1909,15 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	struct fh *h = fh_get(fi);
 	struct fs_path fp;
 
-	if (h && h->kind == FH_STAGE) {
-		if (ftruncate(h->fd, size) == -1)
-			return -errno;
-		h->dirty = true;
-		return 0;
-	}
+	if (h && h->kind == FH_STAGE)
+		return stage_truncate(h, size);
 	if (h && h->kind == FH_CONFIG)
 		return 0;
 	parse_path(path, &fp);
 	switch (fp.kind) {
 	case N_CONFIG:
 	case N_INVOKE:
+	case N_INVOKE_ASYNC:
 		return 0; /* the next write replaces it whole */
 	case N_LOGS: {
 		char *lp = invoke_log_path(fs.iv, fp.name);
@@ -1698,8 +1932,8 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	}
 	case N_CODEZIP:
 	case N_LAYERZIP:
-		/* without an open handle there is nothing to deploy */
-		return -EINVAL;
+		/* open(O_TRUNC) truncates by path right after the open */
+		return staging_truncate(&fp, size);
 	case N_CODE:
 	case N_OPT:
 	case N_LVER:
@@ -1789,9 +2023,23 @@ static int fs_statfs(const char *path, struct statvfs *sv)
 	return 0;
 }
 
+/* Writers of one invoke file run side by side (fschan.h). */
+static bool fs_parallel_ok(uint64_t fh)
+{
+	const struct fh *h = (const struct fh *)(uintptr_t)fh;
+
+	return h && h->kind == FH_INVOKE;
+}
+
 static void *fs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 {
-	(void)conn;
+	/*
+	 * O_TRUNC as a separate truncate: with atomic_o_trunc the kernel
+	 * sets an invoke file's size to 0 after the open, and a direct_io
+	 * write past the size always takes the inode lock exclusively,
+	 * which would serialise `echo > invoke` callers again (fschan.h).
+	 */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	cfg->use_ino = 0;
 	/*
 	 * Attributes and entries are cached for a second: `ls -l` of 1,000
@@ -1948,6 +2196,11 @@ int fs_main(struct registry *reg, const struct config *cfg,
 		goto out;
 	}
 	mounted = true;
+	r = fschan_install(fuse_get_session(f), fs_parallel_ok);
+	if (r < 0)
+		log_warnx("writers of one invoke file will run one at a "
+			  "time: cannot take over the FUSE channel: %s",
+			  strerror(-r));
 	if (!cfg->foreground)
 		logfd = open_daemon_log(cfg->state_dir);
 	if (fuse_daemonize(cfg->foreground) != 0) {

@@ -48,6 +48,7 @@
 #include "config.h"
 #include "executor.h"
 #include "flog.h"
+#include "history.h"
 #include "invoke.h"
 #include "log.h"
 #include "rapi.h"
@@ -56,6 +57,8 @@
 #include "util.h"
 
 #define POOL_QUEUE_MAX 256	/* callers waiting for an env, per function */
+#define ASYNC_WORKERS 4		/* Events run concurrently */
+#define ASYNC_ATTEMPTS 3	/* AWS: the first try and 2 retries */
 #define MAX_PAYLOAD (6 * 1024 * 1024)
 
 enum env_state { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_DEAD };
@@ -130,12 +133,38 @@ struct invoker {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
+	struct history *history;
+
 	/* protected by lock */
 	struct pool *pools;
 	unsigned next_env_id;
 	bool stopping;
 	pthread_t reaper;
+	bool reaper_started;
+
+	/* the asynchronous queue; protected by lock */
+	struct async_item *aq;	/* by not_before, then arrival */
+	size_t aq_len;		/* queued + running */
+	pthread_cond_t acond;	/* aq changed, or stopping */
+	pthread_t async_worker[ASYNC_WORKERS];
+	int nasync_workers;
 };
+
+/* One queued Event. Its row in the store is the durable copy. */
+struct async_item {
+	char id[37];
+	char *function;
+	char *event;
+	size_t len;
+	int attempts;		/* finished tries */
+	int64_t queued_ms;
+	int64_t not_before_ns;	/* retry delay */
+	struct async_item *next;
+};
+
+static void *async_main(void *arg);
+static int async_reload_one(const struct history_record *r, void *arg);
+static void async_item_free(struct async_item *it);
 
 /* ---------- pools ---------- */
 static struct pool *pool_find_locked(struct invoker *iv, const char *name)
@@ -1087,7 +1116,36 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	pthread_cond_init(&iv->acond, NULL);
+	{
+		char *cause = NULL;
+
+		r = history_open(iv->state_dir, p->history, &iv->history,
+				 &cause);
+		if (r < 0) {
+			log_warnx("%s", cause);
+			free(cause);
+			pthread_sigmask(SIG_SETMASK, &saved, NULL);
+			invoker_stop(iv);
+			return r;
+		}
+	}
+	pthread_mutex_lock(&iv->lock);
+	r = history_foreach_queued(iv->history, async_reload_one, iv);
+	pthread_mutex_unlock(&iv->lock);
+	if (r < 0)
+		log_warnx("cannot reload queued Events: %s", strerror(-r));
+	else if (iv->aq_len)
+		log_info("%zu queued Event(s) from before the restart",
+			 iv->aq_len);
 	r = -pthread_create(&iv->reaper, NULL, reaper_main, iv);
+	iv->reaper_started = r == 0;
+	while (r == 0 && iv->nasync_workers < ASYNC_WORKERS) {
+		r = -pthread_create(&iv->async_worker[iv->nasync_workers],
+				    NULL, async_main, iv);
+		if (r == 0)
+			iv->nasync_workers++;
+	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (r == 0 && iv->mode != EXECUTOR_SUBPROCESS) {
 		struct exec_docker_params dp = {
@@ -1106,9 +1164,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 		}
 	}
 	if (r < 0) {
-		free(iv->state_dir);
-		free(iv->runtimes_dir);
-		free(iv);
+		invoker_stop(iv);
 		return r;
 	}
 	log_info("runtimes from '%s'", iv->runtimes_dir);
@@ -1129,8 +1185,18 @@ void invoker_stop(struct invoker *iv)
 		for (e = p->envs; e; e = e->next)
 			env_kill_locked(e);
 	pthread_cond_broadcast(&iv->cond);
+	pthread_cond_broadcast(&iv->acond);
 	pthread_mutex_unlock(&iv->lock);
-	pthread_join(iv->reaper, NULL);
+	if (iv->reaper_started)
+		pthread_join(iv->reaper, NULL);
+	for (int i = 0; i < iv->nasync_workers; i++)
+		pthread_join(iv->async_worker[i], NULL);
+	while (iv->aq) { /* still queued in the store */
+		struct async_item *it = iv->aq;
+
+		iv->aq = it->next;
+		async_item_free(it);
+	}
 	/* wait for callers still inside invoke_sync to leave */
 	pthread_mutex_lock(&iv->lock);
 	for (;;) {
@@ -1155,6 +1221,8 @@ void invoker_stop(struct invoker *iv)
 		free(p->name);
 		free(p);
 	}
+	history_close(iv->history);
+	pthread_cond_destroy(&iv->acond);
 	exec_docker_free(iv->docker);
 	pthread_cond_destroy(&iv->cond);
 	pthread_mutex_destroy(&iv->lock);
@@ -1173,15 +1241,6 @@ void invoke_result_release(struct invoke_result *res)
 	res->logs_len = 0;
 }
 
-/* NEEDSWORK: the durable queue lands next; until then Event invocations
- * are refused rather than run without durability. */
-int invoke_async(struct invoker *iv, const char *name, const char *event,
-		 size_t event_len, char *request_id)
-{
-	(void)iv; (void)name; (void)event; (void)event_len;
-	request_id[0] = '\0';
-	return -ENOSYS;
-}
 
 static void set_result(struct invoke_result *res, int err, char *payload,
 		       bool function_error)
@@ -1293,15 +1352,36 @@ out:
 	return e;
 }
 
+/*
+ * A signal as Go's os.ProcessState prints it, which is what RIE and AWS
+ * put in "Runtime exited with error: signal: killed": glibc's description
+ * with its first letter in lower case ("segmentation fault"), except where
+ * the word is an acronym ("CPU time limit exceeded").
+ */
+static void signal_text(int sig, char *out, size_t size)
+{
+	const char *d = sigdescr_np(sig);
+
+	if (!d) {
+		snprintf(out, size, "signal %d", sig);
+		return;
+	}
+	snprintf(out, size, "%s", d);
+	if (out[0] >= 'A' && out[0] <= 'Z' && out[1] >= 'a' && out[1] <= 'z')
+		out[0] = (char)(out[0] - 'A' + 'a');
+}
+
 static char *exit_reason(const char *id, int status)
 {
-	if (WIFSIGNALED(status))
+	char sig[64];
+
+	if (WIFSIGNALED(status)) {
+		signal_text(WTERMSIG(status), sig, sizeof(sig));
 		return error_json("Runtime.ExitError",
 				  "RequestId: %s Error: Runtime exited with "
 				  "error: signal: %s",
-				  id, sigabbrev_np(WTERMSIG(status))
-					      ? sigabbrev_np(WTERMSIG(status))
-					      : "unknown");
+				  id, sig);
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		return error_json("Runtime.ExitError",
 				  "RequestId: %s Error: Runtime exited with "
@@ -1348,9 +1428,65 @@ static void drain_output(struct env *e, bool cold)
 	}
 }
 
-int invoke_sync(struct invoker *iv, const char *name, const char *event,
-		size_t event_len, const struct invoke_opts *opts,
-		struct invoke_result *res)
+/* What one run looked like, for report.json. */
+struct run_facts {
+	const char *type;	/* "RequestResponse" | "Event" */
+	int attempt;		/* 1-based, Events only */
+	int64_t start_ms, end_ms;
+	double duration_ms, init_ms;
+	int memory_mb;
+	long peak_mb;
+	const char *status;	/* "Success" | "Error" | "Timeout" */
+	const char *error_type;
+};
+
+static char *report_json(const struct run_facts *f,
+			 const struct invoke_result *res, const char *name)
+{
+	char start[40], end[40];
+	json_t *j;
+	char *out;
+	size_t len;
+
+	util_format_iso_time(f->start_ms, start);
+	util_format_iso_time(f->end_ms, end);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "RequestId",
+		      res->request_id, "FunctionName", name, "InvocationType",
+		      f->type, "Status", f->status, "Errno",
+		      res->err ? strerrorname_np(-res->err) : "0",
+		      "StartTime", start, "EndTime", end);
+	if (!j)
+		return NULL;
+	if (f->error_type)
+		json_object_set_new(j, "ErrorType", json_string(f->error_type));
+	if (f->memory_mb) {
+		json_object_set_new(j, "DurationMs",
+				    json_real((double)(int64_t)(f->duration_ms *
+								100) / 100));
+		json_object_set_new(j, "BilledDurationMs",
+				    json_integer((json_int_t)(f->duration_ms +
+							      0.999999)));
+		json_object_set_new(j, "InitDurationMs",
+				    f->init_ms > 0
+					    ? json_real((double)(int64_t)(
+							f->init_ms * 100) / 100)
+					    : json_null());
+		json_object_set_new(j, "MemorySizeMB",
+				    json_integer(f->memory_mb));
+		json_object_set_new(j, "MaxMemoryUsedMB",
+				    json_integer(f->peak_mb));
+	}
+	if (f->attempt)
+		json_object_set_new(j, "Attempt", json_integer(f->attempt));
+	out = util_json_pretty(j, &len);
+	json_decref(j);
+	return out;
+}
+
+static int invoke_run(struct invoker *iv, const char *name, const char *event,
+		      size_t event_len, const struct invoke_opts *opts,
+		      const char *request_id, struct run_facts *facts,
+		      struct invoke_result *res)
 {
 	struct function_exec fe;
 	struct rapi_invocation ri = { 0 };
@@ -1367,7 +1503,13 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	util_uuid(res->request_id);
+	if (request_id)
+		snprintf(res->request_id, sizeof(res->request_id), "%s",
+			 request_id);
+	else
+		util_uuid(res->request_id);
+	facts->start_ms = util_now_ms();
+	facts->status = "Error";
 	r = registry_function_exec(iv->reg, name, &fe);
 	if (r < 0) {
 		res->err = r;
@@ -1541,6 +1683,14 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 				inv->id, dur_ms, (long long)(dur_ms + 0.999999),
 				fe.memory_mb, (peak_kb + 1023) / 1024, init, st);
 		e->init_reported = true;
+		facts->duration_ms = dur_ms;
+		facts->init_ms = init_ns / 1e6;
+		facts->memory_mb = fe.memory_mb;
+		facts->peak_mb = (peak_kb + 1023) / 1024;
+		facts->status = !status ? "Success"
+			      : !strcmp(status, "timeout") ? "Timeout"
+							   : "Error";
+		facts->error_type = status && etype ? xstrdup(etype) : NULL;
 	}
 	res->logs = flog_tap_take(&e->tap, &res->logs_len);
 	pthread_mutex_lock(&iv->lock);
@@ -1556,10 +1706,326 @@ int invoke_sync(struct invoker *iv, const char *name, const char *event,
 		iv->on_log(name, iv->on_log_arg);
 	r = res->err;
 out:
+	facts->end_ms = util_now_ms();
 	inv_free(inv);
 	free(why);
 	registry_function_exec_release(&fe);
 	return r;
+}
+
+/* Whether an outcome is an invocation worth a history entry: not one
+ * that never reached the function (throttled, interrupted, gone). */
+static bool worth_recording(int err)
+{
+	return err != -ENOENT && err != -EAGAIN && err != -EINTR &&
+	       err != -ESHUTDOWN;
+}
+
+static void record(struct invoker *iv, const char *name, const char *event,
+		   size_t event_len, const struct run_facts *f,
+		   const struct invoke_result *res, int64_t queued_ms)
+{
+	struct history_record h = {
+		.id = res->request_id,
+		.function = name,
+		.type = f->type,
+		.attempts = f->attempt,
+		.queued_ms = queued_ms ? queued_ms : f->start_ms,
+		.start_ms = f->start_ms,
+		.end_ms = f->end_ms,
+	};
+	struct function_info fi;
+	char *report;
+
+	/* deleted while it ran: its history is gone, don't start a new one */
+	if (registry_function_stat(iv->reg, name, &fi) < 0)
+		return;
+	report = report_json(f, res, name);
+	h.part[HISTORY_EVENT] = event_len ? event : "{}";
+	h.len[HISTORY_EVENT] = event_len ? event_len : 2;
+	h.part[HISTORY_RESPONSE] = res->payload;
+	h.len[HISTORY_RESPONSE] = res->len;
+	h.part[HISTORY_LOGS] = res->logs;
+	h.len[HISTORY_LOGS] = res->logs_len;
+	h.part[HISTORY_REPORT] = report;
+	h.len[HISTORY_REPORT] = report ? strlen(report) : 0;
+	history_add(iv->history, &h);
+	free(report);
+}
+
+int invoke_sync(struct invoker *iv, const char *name, const char *event,
+		size_t event_len, const struct invoke_opts *opts,
+		struct invoke_result *res)
+{
+	struct run_facts f = { .type = "RequestResponse" };
+	int r;
+
+	r = invoke_run(iv, name, event, event_len, opts, NULL, &f, res);
+	if (iv->history && worth_recording(r))
+		record(iv, name, event, event_len, &f, res, 0);
+	free((char *)f.error_type);
+	return r;
+}
+
+/* ---------- asynchronous invocations ---------- */
+
+/* Inserts it in not_before order (FIFO among equals). iv->lock held. */
+static void aq_insert_locked(struct invoker *iv, struct async_item *it)
+{
+	struct async_item **pp = &iv->aq;
+
+	while (*pp && (*pp)->not_before_ns <= it->not_before_ns)
+		pp = &(*pp)->next;
+	it->next = *pp;
+	*pp = it;
+	pthread_cond_signal(&iv->acond);
+}
+
+/* report.json of an Event still waiting for a try. */
+static char *queued_report(const char *id, const char *name, int attempts,
+			   int64_t queued_ms)
+{
+	char queued[40];
+	json_t *j;
+	char *out;
+	size_t len;
+
+	util_format_iso_time(queued_ms, queued);
+	j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i}", "RequestId", id,
+		      "FunctionName", name, "InvocationType", "Event",
+		      "Status", "Queued", "QueuedTime", queued, "Attempts",
+		      attempts);
+	out = j ? util_json_pretty(j, &len) : NULL;
+	json_decref(j);
+	return out;
+}
+
+static void async_item_free(struct async_item *it)
+{
+	if (!it)
+		return;
+	free(it->function);
+	free(it->event);
+	free(it);
+}
+
+/* AWS waits a minute, then two, between tries; locally the same shape,
+ * in seconds, keeps tests and development loops short. */
+static int64_t retry_delay_ns(int attempts)
+{
+	return (int64_t)attempts * 1000000000LL;
+}
+
+/* Runs one try of it; returns true when it is finished with. */
+static bool async_try(struct invoker *iv, struct async_item *it)
+{
+	struct run_facts f = { .type = "Event", .attempt = it->attempts + 1 };
+	struct invoke_result res;
+	bool finished = true;
+	int r;
+
+	r = invoke_run(iv, it->function, it->event, it->len, NULL, it->id, &f,
+		       &res);
+	pthread_mutex_lock(&iv->lock);
+	if (iv->stopping && r != 0) {
+		/* cut short by the unmount: the row stays queued, and the
+		 * next start runs it again */
+		pthread_mutex_unlock(&iv->lock);
+		goto out;
+	}
+	pthread_mutex_unlock(&iv->lock);
+	if (r == -ENOENT) {
+		log_info("dropped Event %s: function '%s' no longer exists",
+			 it->id, it->function);
+		goto out;
+	}
+	if (r == -EAGAIN) {
+		/* throttled: AWS keeps such events for hours; retry soon,
+		 * without spending a try */
+		it->not_before_ns = util_mono_ns() + 1000000000LL;
+		finished = false;
+		goto out;
+	}
+	it->attempts++;
+	if (r != 0 && it->attempts < ASYNC_ATTEMPTS) {
+		struct history_record h = {
+			.id = it->id, .function = it->function,
+			.type = "Event", .queued = true,
+			.attempts = it->attempts, .queued_ms = it->queued_ms,
+		};
+
+		char *rep = queued_report(it->id, it->function, it->attempts,
+					  it->queued_ms);
+
+		h.part[HISTORY_EVENT] = it->event;
+		h.len[HISTORY_EVENT] = it->len;
+		h.part[HISTORY_REPORT] = rep;
+		h.len[HISTORY_REPORT] = rep ? strlen(rep) : 0;
+		int w = history_enqueue(iv->history, &h);
+
+		free(rep);
+		if (w < 0)
+			log_warnx("cannot record the retry count of Event %s",
+				  it->id);
+		log_info("Event %s of '%s' failed (%s), try %d of %d in %lld s",
+			 it->id, it->function, strerror(-r), it->attempts + 1,
+			 ASYNC_ATTEMPTS,
+			 (long long)(retry_delay_ns(it->attempts) /
+				     1000000000LL));
+		it->not_before_ns = util_mono_ns() +
+				    retry_delay_ns(it->attempts);
+		finished = false;
+		goto out;
+	}
+	record(iv, it->function, it->event, it->len, &f, &res, it->queued_ms);
+out:
+	invoke_result_release(&res);
+	free((char *)f.error_type);
+	return finished;
+}
+
+static void *async_main(void *arg)
+{
+	struct invoker *iv = arg;
+	struct async_item *it;
+	struct timespec ts;
+	int64_t now, wait;
+
+	pthread_mutex_lock(&iv->lock);
+	while (!iv->stopping) {
+		it = iv->aq;
+		now = util_mono_ns();
+		if (!it) {
+			pthread_cond_wait(&iv->acond, &iv->lock);
+			continue;
+		}
+		if (it->not_before_ns > now) {
+			wait = it->not_before_ns - now;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait / 1000000000LL;
+			ts.tv_nsec += wait % 1000000000LL;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&iv->acond, &iv->lock, &ts);
+			continue;
+		}
+		iv->aq = it->next;
+		pthread_mutex_unlock(&iv->lock);
+		if (async_try(iv, it)) {
+			async_item_free(it);
+			pthread_mutex_lock(&iv->lock);
+			iv->aq_len--;
+		} else {
+			pthread_mutex_lock(&iv->lock);
+			if (iv->stopping)
+				async_item_free(it);
+			else
+				aq_insert_locked(iv, it);
+		}
+	}
+	pthread_mutex_unlock(&iv->lock);
+	return NULL;
+}
+
+static struct async_item *async_item_new(const char *id, const char *name,
+					 const char *event, size_t len,
+					 int attempts, int64_t queued_ms)
+{
+	struct async_item *it = xcalloc(1, sizeof(*it));
+
+	snprintf(it->id, sizeof(it->id), "%s", id);
+	it->function = xstrdup(name);
+	it->event = xmalloc(len + 1);
+	memcpy(it->event, event, len);
+	it->event[len] = '\0';
+	it->len = len;
+	it->attempts = attempts;
+	it->queued_ms = queued_ms;
+	it->not_before_ns = util_mono_ns();
+	return it;
+}
+
+int invoke_async(struct invoker *iv, const char *name, const char *event,
+		 size_t event_len, char *request_id)
+{
+	struct function_info fi;
+	struct history_record h = { .function = name, .type = "Event",
+				    .queued = true };
+	struct async_item *it;
+	char id[37], *report;
+	int r;
+
+	request_id[0] = '\0';
+	if (!event_len) {
+		event = "{}";
+		event_len = 2;
+	}
+	if (event_len > INVOKE_ASYNC_MAX)
+		return -EFBIG;
+	{
+		json_t *j = json_loadb(event, event_len, JSON_DECODE_ANY,
+				       NULL);
+
+		if (!j)
+			return -EINVAL;
+		json_decref(j);
+	}
+	r = registry_function_stat(iv->reg, name, &fi);
+	if (r < 0)
+		return r;
+	util_uuid(id);
+	h.id = id;
+	h.queued_ms = util_now_ms();
+	h.part[HISTORY_EVENT] = event;
+	h.len[HISTORY_EVENT] = event_len;
+	report = queued_report(id, name, 0, h.queued_ms);
+	h.part[HISTORY_REPORT] = report;
+	h.len[HISTORY_REPORT] = report ? strlen(report) : 0;
+	r = history_enqueue(iv->history, &h);
+	free(report);
+	if (r < 0)
+		return r;
+	it = async_item_new(id, name, event, event_len, 0, h.queued_ms);
+	pthread_mutex_lock(&iv->lock);
+	if (iv->stopping) {
+		/* durable already: the next start runs it */
+		async_item_free(it);
+	} else {
+		iv->aq_len++;
+		aq_insert_locked(iv, it);
+	}
+	pthread_mutex_unlock(&iv->lock);
+	memcpy(request_id, id, sizeof(id));
+	return 0;
+}
+
+static int async_reload_one(const struct history_record *r, void *arg)
+{
+	struct invoker *iv = arg;
+
+	iv->aq_len++;
+	aq_insert_locked(iv, async_item_new(r->id, r->function,
+					    r->part[HISTORY_EVENT],
+					    r->len[HISTORY_EVENT], r->attempts,
+					    r->queued_ms));
+	return 0;
+}
+
+size_t invoke_async_pending(struct invoker *iv)
+{
+	size_t n;
+
+	pthread_mutex_lock(&iv->lock);
+	n = iv->aq_len;
+	pthread_mutex_unlock(&iv->lock);
+	return n;
+}
+
+struct history *invoke_history(struct invoker *iv)
+{
+	return iv->history;
 }
 
 char *invoke_latest(struct invoker *iv, const char *name, size_t *len)
@@ -1587,7 +2053,7 @@ void invoke_forget(struct invoker *iv, const char *name)
 	p = pool_find_locked(iv, name);
 	for (e = p ? p->envs : NULL; e; e = e->next)
 		env_kill_locked(e);
-	pthread_mutex_unlock(&iv->lock);
+	pthread_mutex_unlock(&iv->lock);	history_forget(iv->history, name);
 }
 
 char *invoke_log_path(struct invoker *iv, const char *name)

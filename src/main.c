@@ -17,6 +17,7 @@
 #include "docker.h"
 #include "bundle.h"
 #include "fs.h"
+#include "http.h"
 #include "invoke.h"
 #include "log.h"
 #include "rapi.h"
@@ -39,10 +40,12 @@ static int print_check(const struct config *cfg);
 struct start_params {
 	struct invoker_params p;
 	struct invoker *iv; /* set by start_invoker */
+	struct http *http;  /* bound before mounting; NULL with --http off */
+	const char *executor;
 };
 
-/* fs_main's ready hook: the invoker's threads must start after the
- * daemonizing fork. */
+/* fs_main's ready hook: the invoker's and the HTTP API's threads must
+ * start after the daemonizing fork. */
 static struct invoker *start_invoker(void *arg)
 {
 	struct start_params *sp = arg;
@@ -58,6 +61,18 @@ static struct invoker *start_invoker(void *arg)
 	if (r < 0) {
 		log_warnx("cannot start the invoker: %s", strerror(-r));
 		return NULL;
+	}
+	if (sp->http) {
+		struct http_params hp = {
+			.reg = sp->p.reg,
+			.iv = sp->iv,
+			.executor = sp->executor,
+			.on_change = fs_note_function,
+		};
+
+		if (http_start(sp->http, &hp) < 0)
+			return NULL;
+		fs_set_http(http_address(sp->http));
 	}
 	return sp->iv;
 }
@@ -100,6 +115,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lambdafs: %s\n", cause);
 		goto out;
 	}
+	/* the port before anything else: a busy one is one line, exit 1 */
+	if (cfg.http) {
+		r = http_bind(cfg.http, &sp.http, &cause);
+		if (r < 0) {
+			fprintf(stderr, "lambdafs: %s\n", cause);
+			goto out;
+		}
+	}
 	rp.state_dir = cfg.state_dir;
 	rp.architecture = host_arch();
 	r = registry_open(&rp, &reg, &cause);
@@ -115,10 +138,12 @@ int main(int argc, char **argv)
 	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	sp.executor = config_executor_name(cfg.executor);
 	sp.p.reg = reg;
 	sp.p.state_dir = cfg.state_dir;
 	sp.p.max_envs = cfg.max_envs;
 	sp.p.idle_ttl = cfg.idle_ttl;
+	sp.p.history = cfg.history;
 	sp.p.executor = (int)cfg.executor;
 	sp.p.images = cfg.images;
 	sp.p.nimages = cfg.nimages;
@@ -126,6 +151,8 @@ int main(int argc, char **argv)
 	sp.p.on_log = fs_note_log;
 	status = fs_main(reg, &cfg, start_invoker, &sp);
 out:
+	/* HTTP first: its invocations end before the invoker goes away */
+	http_stop(sp.http);
 	invoker_stop(sp.iv);
 	free(cause);
 	registry_close(reg);

@@ -95,6 +95,22 @@ static const char *const store_migrations[] = {
 	"  meta TEXT,"
 	"  deleted INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1)),"
 	"  PRIMARY KEY (name, version));",
+	/* 2: invocation history and the asynchronous queue */
+	"CREATE TABLE invocations ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  function TEXT NOT NULL,"
+	"  type TEXT NOT NULL,"
+	"  state TEXT NOT NULL CHECK (state IN ('queued', 'done')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  queued_ms INTEGER NOT NULL DEFAULT 0,"
+	"  start_ms INTEGER NOT NULL DEFAULT 0,"
+	"  end_ms INTEGER NOT NULL DEFAULT 0,"
+	"  event BLOB NOT NULL,"
+	"  response BLOB,"
+	"  logs BLOB,"
+	"  report TEXT);"
+	"CREATE INDEX invocations_by_function ON invocations (function, seq);",
 };
 
 enum store_stmt {
@@ -108,6 +124,12 @@ enum store_stmt {
 	S_VERSION_MARK_DELETED,
 	S_VERSION_MAX,
 	S_VERSION_LIST,
+	S_INV_PUT,
+	S_INV_TRIM,
+	S_INV_FORGET,
+	S_INV_INDEX,
+	S_INV_PART,
+	S_INV_QUEUED,
 	S_COUNT
 };
 
@@ -149,6 +171,33 @@ static const char *const store_sql[S_COUNT] = {
 	[S_VERSION_LIST] =
 		"SELECT name, version, digest, size, created_ms, meta, deleted"
 		" FROM layer_versions ORDER BY name, version",
+	[S_INV_PUT] =
+		"INSERT INTO invocations (id, function, type, state, attempts,"
+		" queued_ms, start_ms, end_ms, event, response, logs, report)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+		" ON CONFLICT(id) DO UPDATE SET state = excluded.state,"
+		" attempts = excluded.attempts, start_ms = excluded.start_ms,"
+		" end_ms = excluded.end_ms, response = excluded.response,"
+		" logs = excluded.logs, report = excluded.report",
+	[S_INV_TRIM] =
+		"DELETE FROM invocations WHERE function = ?1 AND state = 'done'"
+		" AND seq NOT IN (SELECT seq FROM invocations"
+		" WHERE function = ?1 AND state = 'done'"
+		" ORDER BY seq DESC LIMIT ?2)",
+	[S_INV_FORGET] = "DELETE FROM invocations WHERE function = ?1",
+	/* length() of a blob reads its size, not its content */
+	[S_INV_INDEX] =
+		"SELECT id, function, type, state, attempts, queued_ms,"
+		" start_ms, end_ms, length(event), length(response),"
+		" length(logs), report FROM invocations ORDER BY seq",
+	/* CASE evaluates one branch: only that column is read */
+	[S_INV_PART] =
+		"SELECT CASE ?2 WHEN 0 THEN event WHEN 1 THEN response"
+		" ELSE logs END FROM invocations WHERE id = ?1",
+	[S_INV_QUEUED] =
+		"SELECT id, function, type, state, attempts, queued_ms,"
+		" start_ms, end_ms, event FROM invocations"
+		" WHERE state = 'queued' ORDER BY seq",
 };
 
 struct store {
@@ -239,7 +288,8 @@ static int store_fail(struct store *st, int rc, const char *what,
 
 /*
  * Binds one argument per character of fmt: 't' const char * (NULL binds
- * NULL; borrowed until the reset), 'l' int64_t.
+ * NULL; borrowed until the reset), 'l' int64_t, 'b' a blob given as
+ * const void * and size_t (NULL binds NULL).
  */
 static int store_bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 {
@@ -255,10 +305,29 @@ static int store_bindv(sqlite3_stmt *s, const char *fmt, va_list ap)
 		case 'l':
 			rc = sqlite3_bind_int64(s, i + 1, va_arg(ap, int64_t));
 			break;
+		case 'b': /* const void *, size_t; NULL binds NULL */
+			t = va_arg(ap, const char *);
+			rc = sqlite3_bind_blob64(s, i + 1, t ? t : "",
+						 va_arg(ap, size_t),
+						 SQLITE_STATIC);
+			if (!t && rc == SQLITE_OK)
+				rc = sqlite3_bind_null(s, i + 1);
+			break;
 		default:
 			BUG("bad bind format '%c'", fmt[i]);
 		}
 	}
+	return rc;
+}
+
+static int store_bind(sqlite3_stmt *s, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = store_bindv(s, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 
@@ -333,15 +402,22 @@ static int store_rows_push(struct store_rows *r, sqlite3_value *v)
  * the lock is dropped. Returns 0 or -errno (and *r is then empty).
  */
 static int store_snapshot(struct store *st, enum store_stmt id,
-			  const char *what, struct store_rows *r)
+			  const char *what, struct store_rows *r,
+			  const char *fmt, ...)
 {
 	sqlite3_stmt *s;
 	sqlite3_value *v;
+	va_list ap;
 	int rc = SQLITE_OK, ret = 0, c;
 
 	pthread_mutex_lock(&st->lock);
 	s = st->stmt[id];
 	r->ncol = sqlite3_column_count(s);
+	va_start(ap, fmt);
+	rc = store_bindv(s, fmt, ap);
+	va_end(ap);
+	if (rc != SQLITE_OK)
+		ret = store_fail(st, rc, what, NULL);
 	while (!ret && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		for (c = 0; c < (int)r->ncol && !ret; c++) {
 			v = sqlite3_value_dup(sqlite3_column_value(s, c));
@@ -355,6 +431,7 @@ static int store_snapshot(struct store *st, enum store_stmt id,
 	if (!ret && rc != SQLITE_DONE)
 		ret = store_fail(st, rc, what, NULL);
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	pthread_mutex_unlock(&st->lock);
 	if (ret)
 		store_rows_free(r);
@@ -641,7 +718,7 @@ int store_function_foreach(struct store *st, store_function_fn fn, void *arg)
 	size_t i;
 	int ret;
 
-	ret = store_snapshot(st, S_FUNCTION_LIST, "list functions", &r);
+	ret = store_snapshot(st, S_FUNCTION_LIST, "list functions", &r, "");
 	for (i = 0; !ret && i < store_rows_count(&r); i++) {
 		v = store_row(&r, i);
 		f = (struct store_function){
@@ -688,7 +765,7 @@ int store_layer_foreach(struct store *st, store_layer_fn fn, void *arg)
 	size_t i;
 	int ret;
 
-	ret = store_snapshot(st, S_LAYER_LIST, "list layers", &r);
+	ret = store_snapshot(st, S_LAYER_LIST, "list layers", &r, "");
 	for (i = 0; !ret && i < store_rows_count(&r); i++) {
 		v = store_row(&r, i);
 		ret = fn(store_text(v[0]), sqlite3_value_int64(v[1]), arg);
@@ -745,7 +822,8 @@ int store_layer_version_foreach(struct store *st, store_layer_version_fn fn,
 	size_t i;
 	int ret;
 
-	ret = store_snapshot(st, S_VERSION_LIST, "list layer versions", &r);
+	ret = store_snapshot(st, S_VERSION_LIST, "list layer versions", &r,
+			     "");
 	for (i = 0; !ret && i < store_rows_count(&r); i++) {
 		v = store_row(&r, i);
 		lv = (struct store_layer_version){
@@ -761,4 +839,141 @@ int store_layer_version_foreach(struct store *st, store_layer_version_fn fn,
 	}
 	store_rows_free(&r);
 	return ret;
+}
+
+/* ---------- invocations ---------- */
+
+static int store_invocation_put_locked(struct store *st,
+				       const struct store_invocation *v)
+{
+	sqlite3_stmt *s = st->stmt[S_INV_PUT];
+	int rc, ret = 0;
+
+	/* an update keeps the stored event: NULL means "unchanged" */
+	rc = store_bind(s, "ttttllllbbbt", v->id, v->function, v->type,
+			v->queued ? "queued" : "done", (int64_t)v->attempts,
+			v->queued_ms, v->start_ms, v->end_ms,
+			v->event ? v->event : "", v->event_len, v->response, v->response_len, v->logs,
+			v->logs_len, v->report);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, "record invocation", v->id);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return ret;
+}
+
+int store_invocations_put(struct store *st, const struct store_invocation *v,
+			  size_t n)
+{
+	size_t i;
+	int ret = 0, rc;
+
+	pthread_mutex_lock(&st->lock);
+	rc = n > 1 ? sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)
+		   : SQLITE_OK;
+	if (rc != SQLITE_OK)
+		ret = store_fail(st, rc, "record invocations", NULL);
+	for (i = 0; !ret && i < n; i++)
+		ret = store_invocation_put_locked(st, &v[i]);
+	if (n > 1 && rc == SQLITE_OK) {
+		rc = sqlite3_exec(st->db, ret ? "ROLLBACK" : "COMMIT", NULL,
+				  NULL, NULL);
+		if (rc != SQLITE_OK && !ret)
+			ret = store_fail(st, rc, "record invocations", NULL);
+		if (ret && sqlite3_get_autocommit(st->db) == 0)
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	pthread_mutex_unlock(&st->lock);
+	return ret;
+}
+
+int store_invocations_trim(struct store *st, const char *function,
+			   int64_t keep)
+{
+	int ret;
+
+	ret = store_run(st, S_INV_TRIM, NULL, "trim the history of",
+			function, "tl", function, keep);
+	return ret < 0 ? ret : 0;
+}
+
+int store_invocations_forget(struct store *st, const char *function)
+{
+	int ret;
+
+	ret = store_run(st, S_INV_FORGET, NULL, "forget the history of",
+			function, "t", function);
+	return ret < 0 ? ret : 0;
+}
+
+static struct store_invocation store_invocation_row(sqlite3_value **v)
+{
+	return (struct store_invocation){
+		.id = store_text(v[0]),
+		.function = store_text(v[1]),
+		.type = store_text(v[2]),
+		.queued = !strcmp(store_text(v[3]), "queued"),
+		.attempts = (int)sqlite3_value_int64(v[4]),
+		.queued_ms = sqlite3_value_int64(v[5]),
+		.start_ms = sqlite3_value_int64(v[6]),
+		.end_ms = sqlite3_value_int64(v[7]),
+	};
+}
+
+int store_invocations_foreach(struct store *st, bool queued_only,
+			      store_invocation_fn fn, void *arg)
+{
+	struct store_rows r = { 0 };
+	struct store_invocation inv;
+	sqlite3_value **v;
+	size_t i;
+	int ret;
+
+	ret = store_snapshot(st, queued_only ? S_INV_QUEUED : S_INV_INDEX,
+			     "list invocations", &r, "");
+	for (i = 0; !ret && i < store_rows_count(&r); i++) {
+		v = store_row(&r, i);
+		inv = store_invocation_row(v);
+		if (queued_only) {
+			inv.event = sqlite3_value_blob(v[8]);
+			inv.event_len = (size_t)sqlite3_value_bytes(v[8]);
+		} else {
+			inv.event_len = (size_t)sqlite3_value_int64(v[8]);
+			inv.response_len = (size_t)sqlite3_value_int64(v[9]);
+			inv.logs_len = (size_t)sqlite3_value_int64(v[10]);
+			inv.report = store_text(v[11]);
+		}
+		ret = fn(&inv, arg);
+	}
+	store_rows_free(&r);
+	return ret;
+}
+
+int store_invocation_part(struct store *st, const char *id, int part,
+			  char **out, size_t *len)
+{
+	struct store_rows r = { 0 };
+	sqlite3_value *v;
+	int ret;
+
+	*out = NULL;
+	*len = 0;
+	ret = store_snapshot(st, S_INV_PART, "read invocation", &r, "tl", id,
+			     (int64_t)part);
+	if (ret)
+		return ret;
+	if (!store_rows_count(&r)) {
+		store_rows_free(&r);
+		return -ENOENT;
+	}
+	v = store_row(&r, 0)[0];
+	*len = (size_t)sqlite3_value_bytes(v);
+	*out = xmalloc(*len + 1);
+	if (*len)
+		memcpy(*out, sqlite3_value_blob(v), *len);
+	(*out)[*len] = '\0';
+	store_rows_free(&r);
+	return 0;
 }

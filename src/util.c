@@ -338,7 +338,7 @@ void util_uuid(char out[37])
 
 char *util_json_pretty(const struct json_t *j, size_t *len)
 {
-	char *text = json_dumps(j, JSON_INDENT(2));
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
 	char *out;
 	size_t n;
 

@@ -19,7 +19,7 @@ cleanup() {
 	rm -rf "$WORK" /dev/shm/lambdafs-bench.zip
 }
 trap cleanup EXIT
-start() { # extra daemon args...
+start() { # [--http ADDR:PORT] [--executor ...] extra daemon args
 	"$LAMBDAFS" -f --state-dir "$STATE" --http off "$@" "$MNT" >>"$WORK/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 200); do [ -e "$MNT/status" ] && return 0; sleep 0.05; done
@@ -75,7 +75,9 @@ done
 t_dep=$(printf '%s\n' "${tot[@]}" | sort -n | sed -n 2p)
 echo "deploy of a $(($(stat -c %s "$WORK/big.zip") / 1048576)) MB zip: $(ms "$t_dep") ms; cp to tmpfs: $(ms "$t_floor") ms; ratio $(python3 -c "print('%.1f'%($t_dep/$t_floor))")x (goal <= 3x)"
 
-# invoke: a python echo function, warm, through the mount
+# invoke: a python echo function, warm, through the mount and over HTTP
+# (the same daemon, so the two figures are comparable)
+stop; start --http 127.0.0.1:0
 mkdir -p "$WORK/echo"
 printf 'def handler(event, context):\n    return event\n' > "$WORK/echo/echo.py"
 (cd "$WORK/echo" && zip -q ../echo.zip echo.py)
@@ -83,6 +85,8 @@ mkdir "$MNT/functions/echo"
 echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo/config.json"
 cp "$WORK/echo.zip" "$MNT/functions/echo/code.zip"
 "$BUILD/bench/invoke_bench" "$MNT/functions/echo/invoke" "$MNT/status" 2000
+addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"]["address"])' "$MNT/status")
+"$BUILD/bench/http_bench" "http://$addr/2015-03-31/functions/echo/invocations" 4000 16
 t_shell=$(python3 - "$MNT/functions/echo/invoke" <<'PY'
 import subprocess, sys, time
 ts = []
@@ -94,15 +98,81 @@ ts.sort(); print("%.1f" % (ts[len(ts)//2] * 1000))
 PY
 )
 echo "warm invoke with sh -c 'echo > invoke; cat invoke' (includes sh start): p50 $t_shell ms"
-# cold start: a config change drains the environment, the next call is cold
-coldest=()
-for i in 1 2 3 4 5; do
-	echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/echo/config.json"
-	echo '{}' > "$MNT/functions/echo/invoke"
+# throughput: N concurrent callers, each its own descriptor for the whole
+# run (the same-fd conversation), on one function and spread over N
+# functions. With libfuse 3.14 the kernel serialises writes to one file,
+# so callers of one function run one at a time (README, "Known limit").
+for i in $(seq 2 32); do
+	mkdir "$MNT/functions/echo$i"
+	echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo$i/config.json"
+	cp "$WORK/echo.zip" "$MNT/functions/echo$i/code.zip"
 done
-cold=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/echo.log" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-t_py=$(median 11 /usr/bin/python3 -c pass)
-echo "cold start (spawn to first /next, median of 5): $cold ms; /usr/bin/python3 -c pass: $(ms "$t_py") ms; ratio $(python3 -c "print('%.2f' % ($cold / ($t_py * 1000)))")x (goal <= 1.15x of interpreter start + bootstrap import)"
+throughput() { # callers invoke-files...: one line from invoke_bench, then envs used
+	local n=$1; shift
+	"$BUILD/bench/invoke_bench" -c "$n" -t 3 "$@" | tr -d '\n'
+	local envs=0 f
+	for f in "$@"; do envs=$((envs + $(ls "$(dirname "$f")/instances" | wc -l))); done
+	echo "; $envs warm environments"
+}
+echo "throughput (python echo, each caller its own fd for its whole run, 3 s): N callers on one function, then N callers over N functions"
+for n in 1 2 8 32; do
+	throughput "$n" "$MNT/functions/echo/invoke"
+done
+for n in 2 8 32; do
+	files=("$MNT/functions/echo/invoke")
+	for i in $(seq 2 "$n"); do files+=("$MNT/functions/echo$i/invoke"); done
+	throughput "$n" "${files[@]}"
+done
+for i in $(seq 2 32); do rm -r "$MNT/functions/echo$i"; done
+
+# cold start (spawn to first /next, the Init Duration of REPORT): a config
+# change drains the environment, so the next call is cold. Floors, with the
+# interpreter the daemon runs (the first of /usr/local/bin, /usr/bin, /bin):
+# the bare interpreter; python plus importing our bootstrap; and our
+# bootstrap spawned directly against a trivial Runtime API, timed the same
+# way (spawn to first /next, tests/bench/floor.py). The machine is
+# shared, so the samples are interleaved: one of each per round, medians
+# of 9 rounds.
+interp() { for d in /usr/local/bin /usr/bin /bin; do [ -x "$d/$1" ] && { echo "$d/$1"; return; }; done; }
+med() { sort -n | awk '{a[NR]=$1} END {printf "%.1f\n", a[int((NR+1)/2)]}'; }
+ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }
+# Floors run in an environment like the one the daemon gives a runtime
+# (ours may carry NODE_EXTRA_CA_CERTS and the like, which cost node 100 ms).
+CLEAN=(env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=en_US.UTF-8 TZ=:UTC)
+cold_vs() { # function task-root handler interpreter bootstrap floor-cmd...
+	local fn=$1 root=$2 handler=$3 interp=$4 boot=$5 i
+	shift 5
+	: > "$WORK/floors"
+	for i in 1 2 3 4 5 6 7 8 9; do
+		echo "{\"Description\": \"cold $i\"}" > "$MNT/functions/$fn/config.json"
+		echo '{}' > "$MNT/functions/$fn/invoke"
+		printf '%s %s\n' \
+			"$("${CLEAN[@]}" python3 "$TOP/tests/bench/floor.py" spawn 1 "$root" "$handler" "$interp" "$boot")" \
+			"$("${CLEAN[@]}" python3 "$TOP/tests/bench/floor.py" run 1 "$@")" >> "$WORK/floors"
+	done
+	COLD=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/$fn.log" | tail -9 | awk '{print $3}' | med)
+	SPAWN=$(awk '{print $1}' "$WORK/floors" | med)
+	FLOOR=$(awk '{print $2}' "$WORK/floors" | med)
+}
+PY=$(interp python3)
+PYBOOT=$TOP/src/runtimes/python/bootstrap.py
+cold_vs echo "$WORK/echo" echo.handler "$PY" "$PYBOOT" "$PY" -c pass
+echo "cold start python (median of 9): $COLD ms; floors: $PY -c pass $FLOOR ms ($(ratio "$COLD" "$FLOOR")x); our bootstrap spawned directly to its first /next $SPAWN ms ($(ratio "$COLD" "$SPAWN")x)"
+cold_vs echo "$WORK/echo" echo.handler "$PY" "$PYBOOT" \
+	"$PY" -c "import sys; sys.path.insert(0, '$TOP/src/runtimes/python'); import bootstrap"
+echo "cold start python (median of 9): $COLD ms; floor: $PY -c pass + importing our bootstrap $FLOOR ms ($(ratio "$COLD" "$FLOOR")x, goal <= 1.15x)"
+NODE=$(interp node)
+if [ -n "$NODE" ]; then
+	mkdir -p "$WORK/echojs"
+	printf 'export const handler = async (event) => event;\n' > "$WORK/echojs/index.mjs"
+	(cd "$WORK/echojs" && zip -q ../echojs.zip index.mjs)
+	mkdir "$MNT/functions/echojs"
+	cp "$WORK/echojs.zip" "$MNT/functions/echojs/code.zip"
+	cold_vs echojs "$WORK/echojs" index.handler "$NODE" "$TOP/src/runtimes/node/bootstrap.mjs" "$NODE" -e 0
+	echo "cold start node (median of 9): $COLD ms; floors: $NODE -e 0 $FLOOR ms ($(ratio "$COLD" "$FLOOR")x, goal <= 1.15x); our bootstrap spawned directly to its first /next $SPAWN ms ($(ratio "$COLD" "$SPAWN")x)"
+else
+	echo "cold start node: not measured, node not installed"
+fi
 stop
 
 # docker: `docker run --rm` of the same image (the floor: container start

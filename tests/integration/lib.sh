@@ -166,10 +166,113 @@ done_testing() {
 	exit $?
 }
 
+# invoke_errno INVOKE EVENT: writes EVENT (BIG: a 6 MB + 8 byte event) to
+# the invoke file like cat does, closes it, and prints the outcome of the
+# write ("OK" or the errno name), then the response read back on the same
+# descriptor (or the read's errno name), then the outcome of close().
+invoke_errno() {
+	python3 - "$1" "$2" <<'PY'
+import errno, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+data = sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}'
+try:
+    while data:  # like cat: a short write is retried with the rest
+        data = data[os.write(fd, data):]
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    out = b""
+    while not out.endswith(b"\n"):
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        out += chunk
+    print(out.decode().strip())
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    os.close(fd)
+    print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+
+# need_ric VERSION: sets RIC to a cached npm install of aws-lambda-ric
+# VERSION (LAMBDAFS_CLIENTS_DIR, default /var/tmp/lambdafs-clients),
+# installing it first if needed; skips the test only when npm fails.
+need_ric() {
+	local v=$1 dir tmp
+	command -v npm >/dev/null || skip_all "npm missing: cannot install aws-lambda-ric@$v"
+	dir=${LAMBDAFS_CLIENTS_DIR:-/var/tmp/lambdafs-clients}/ric-$v
+	RIC=$dir
+	[ -x "$dir/node_modules/.bin/aws-lambda-ric" ] && return 0
+	diag "installing aws-lambda-ric@$v into $dir (native build, a few minutes; cached)"
+	mkdir -p "$(dirname "$dir")" && tmp=$(mktemp -d "$dir.tmp.XXXXXX") ||
+		skip_all "cannot create a directory beside $dir"
+	if ! (cd "$tmp" && npm init -y >/dev/null &&
+		npm_config_nodedir=/usr npm install "aws-lambda-ric@$v" \
+			--foreground-scripts >"$WORK/npm-$v.log" 2>&1); then
+		rm -rf "$tmp"
+		tail -20 "$WORK/npm-$v.log" | sed 's/^/# npm: /'
+		skip_all "npm install aws-lambda-ric@$v failed (registry unreachable or build tools missing: make deps)"
+	fi
+	# another test run may have finished first: keep whichever is complete
+	[ -x "$dir/node_modules/.bin/aws-lambda-ric" ] || rm -rf "$dir"
+	mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+}
+
 json_get() { # file-or-string jq-path using python (no jq dependency)
 	python3 -c 'import json,sys
 d=json.load(open(sys.argv[1])) if not sys.argv[1].startswith("{") else json.loads(sys.argv[1])
 for k in sys.argv[2].split("."):
     if k: d=d[int(k)] if isinstance(d,list) else d.get(k)
 print(d if not isinstance(d,(dict,list)) else json.dumps(d))' "$1" "$2"
+}
+
+# --- the HTTP API (t6xx) ---
+# mount_fs_http [daemon args]: mount with the HTTP API on a kernel-chosen
+# port (tests run concurrently: never a fixed one); sets HTTP_ADDR and
+# HTTP_URL from status, and the offline aws CLI / boto3 environment of
+# CLIENTS.md (fake credentials, no metadata probe, no pager, one attempt).
+AWS=/usr/bin/aws
+require_aws() {
+	[ -x "$AWS" ] || skip_all "/usr/bin/aws missing (make deps installs awscli)"
+	/usr/bin/python3 -c 'import boto3' 2>/dev/null ||
+		skip_all "python3-boto3 missing (make deps installs it)"
+}
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+	AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
+	AWS_PAGER="" AWS_MAX_ATTEMPTS=1 AWS_RETRY_MODE=standard \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+mount_fs_http() {
+	mount_fs --http 127.0.0.1:0 "$@"
+	HTTP_ADDR=$(json_get "$MNT/status" http.address)
+	HTTP_URL=http://$HTTP_ADDR
+}
+# wait_for SECONDS cmd...: polls (every 50 ms) until cmd succeeds
+wait_for() {
+	local i n=$(($1 * 20))
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+awsl() { "$AWS" --endpoint-url "$HTTP_URL" --cli-read-timeout 0 "$@"; }
+# py_tap SCRIPT ARGS...: runs a python helper that prints "ok WHAT",
+# "not ok WHAT" and "# ..." lines, folded into this test's TAP stream.
+py_tap() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "${line#ok }" ;;
+		"not ok "*) not_ok "${line#not ok }" ;;
+		__rc=0) ;;
+		__rc=*) not_ok "$(basename "$1") ran to the end (exit ${line#__rc=})" ;;
+		*) echo "# $line" ;;
+		esac
+	done < <(/usr/bin/python3 -u "$@" 2>&1; echo "__rc=$?")
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # invoke through the Runtime API with the bash custom runtime example
-# (provided.al2023, curl): results, errno table, logs, warm reuse.
+# (provided.al2023, curl): results, errno table, logs, init errors, 100
+# warm invocations on one environment.
 . "$(dirname "$0")/lib.sh"
 require_fuse
 command -v curl >/dev/null || skip_all "curl missing (make deps)"
@@ -43,22 +44,8 @@ else
 fi
 assert_eq "$(json_get "$F/instances/$inst" state)" "idle" "and it is idle"
 
-errno_of() { # cmd: runs python writing stdin-arg to invoke, prints errno name
-	python3 - "$F/invoke" "$1" <<'PY'
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-data = sys.argv[2].encode() if sys.argv[2] != "BIG" else b'{"k":"' + b"x" * (6 * 1024 * 1024) + b'"}'
-try:
-    while data:  # like cat: a short write is retried with the rest
-        data = data[os.write(fd, data):]
-    print("OK")
-except OSError as e:
-    print(errno.errorcode[e.errno])
-try:
-    print(os.read(fd, 1 << 20).decode().strip())
-except OSError as e:
-    print(errno.errorcode[e.errno])
-PY
+errno_of() { # event: prints the write's errno name (or OK), the response
+	invoke_errno "$F/invoke" "$1" | sed -n 1,2p
 }
 out=$(errno_of '{"x": ')
 assert_eq "$(echo "$out" | head -1)" "OK" "incomplete JSON waits for more"
@@ -71,7 +58,7 @@ assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "handler error: EREMOTEIO"
 assert_match "$(echo "$out" | tail -1)" '"errorType":"HandlerError"' "error JSON is the response"
 out=$(errno_of '{"crash":1}')
 assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "runtime crash: EREMOTEIO"
-assert_match "$(echo "$out" | tail -1)" 'Runtime.ExitError.*|Runtime exited with error: signal: KILL' "Runtime.ExitError"
+assert_match "$(echo "$out" | tail -1)" '"errorType":"Runtime.ExitError".*signal: killed|signal: killed.*"errorType":"Runtime.ExitError"' "Runtime.ExitError, signal: killed"
 out=$(errno_of '{"sleep":1}')
 assert_eq "$(echo "$out" | head -1)" "ETIMEDOUT" "timeout: ETIMEDOUT"
 assert_match "$(echo "$out" | tail -1)" 'Task timed out after 2.00 seconds' "timeout message"
@@ -122,4 +109,22 @@ assert_match "$(cat "$WORK/tail.out")" 'REPORT RequestId' "tail -f sees START/EN
 assert_eq "$(stat -c %s "$F/logs")" "0" ": > logs clears the log"
 echo '{"e":1}' > "$F/invoke"
 assert_match "$(cat "$F/logs")" 'START' "logging goes on after a clear"
+# init errors: the bootstrap posts /init/error and exits
+echo '{"Handler": "nofile.handler"}' > "$F/config.json"
+out=$(errno_of '{}')
+assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "handler file missing: EREMOTEIO"
+assert_match "$(echo "$out" | tail -1)" '"errorType":"Runtime.ImportModuleError"' "the bootstrap's /init/error is the response"
+echo '{"Handler": "function.nope"}' > "$F/config.json"
+out=$(errno_of '{}')
+assert_eq "$(echo "$out" | head -1)" "EREMOTEIO" "handler function missing: EREMOTEIO"
+assert_match "$(echo "$out" | tail -1)" '"errorType":"Runtime.HandlerNotFound"' "Runtime.HandlerNotFound"
+echo '{"Handler": "function.handler"}' > "$F/config.json"
+colds=$(grep -c 'Init Duration' "$F/logs")
+fails=0
+for i in $(seq 100); do
+	echo "{\"w\":$i}" > "$F/invoke" || fails=$((fails + 1))
+done
+assert_eq "$fails" 0 "100 warm invocations"
+assert_eq "$(cat "$F/invoke")" '{"echo":{"w":100}}' "the last one's answer"
+assert_eq "$(grep -c 'Init Duration' "$F/logs")" "$((colds + 1))" "all on one environment"
 done_testing

@@ -671,6 +671,90 @@ static void test_threads(const char *path)
 	store_close(st);
 }
 
+/* ---------- invocations ---------- */
+
+struct inv_seen {
+	int n;
+	char ids[8][40];
+	size_t event_len[8];
+	bool queued[8];
+	char event0[64];
+};
+
+static int inv_collect(const struct store_invocation *v, void *arg)
+{
+	struct inv_seen *s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", v->id);
+		s->event_len[s->n] = v->event_len;
+		s->queued[s->n] = v->queued;
+		if (s->n == 0 && v->event)
+			snprintf(s->event0, sizeof(s->event0), "%.*s",
+				 (int)v->event_len, (const char *)v->event);
+	}
+	s->n++;
+	return 0;
+}
+
+static void test_invocations(struct store *st)
+{
+	struct store_invocation v[3];
+	struct inv_seen seen = { 0 };
+	char *part;
+	size_t len;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		static char ids[3][8];
+
+		snprintf(ids[i], sizeof(ids[i]), "id-%d", i);
+		v[i] = (struct store_invocation){
+			.id = ids[i], .function = "f",
+			.type = "RequestResponse", .event = "{\"n\":1}",
+			.event_len = 7, .response = "ok", .response_len = 2,
+			.logs = "l", .logs_len = 1, .report = "{}",
+		};
+	}
+	v[2].queued = true;
+	v[2].type = "Event";
+	is_int(store_invocations_put(st, v, 3), 0, "three invocations in one transaction");
+	is_int(store_invocations_foreach(st, false, inv_collect, &seen), 0,
+	       "listing invocations");
+	is_int(seen.n, 3, "all three listed");
+	is_str(seen.ids[0], "id-0", "oldest first");
+	ok(seen.event_len[1] == 7 && seen.queued[2] && !seen.queued[0],
+	   "sizes and states come back");
+	is_int(store_invocation_part(st, "id-1", 1, &part, &len), 0,
+	       "reading a response");
+	ok(len == 2 && !strcmp(part, "ok"), "the response is the one written");
+	free(part);
+	is_int(store_invocation_part(st, "nope", 0, &part, &len), -ENOENT,
+	       "an unknown id is ENOENT");
+	memset(&seen, 0, sizeof(seen));
+	store_invocations_foreach(st, true, inv_collect, &seen);
+	ok(seen.n == 1 && !strcmp(seen.ids[0], "id-2") &&
+		   !strcmp(seen.event0, "{\"n\":1}"),
+	   "the queue lists only the queued one, with its event");
+	/* the Event finishes: updated in place, its event kept */
+	v[2].queued = false;
+	v[2].event = NULL;
+	v[2].event_len = 0;
+	is_int(store_invocations_put(st, &v[2], 1), 0, "finishing a queued Event");
+	is_int(store_invocation_part(st, "id-2", 0, &part, &len), 0,
+	       "its event is still there");
+	ok(len == 7, "with its length");
+	free(part);
+	is_int(store_invocations_trim(st, "f", 1), 0, "trimming to 1");
+	memset(&seen, 0, sizeof(seen));
+	store_invocations_foreach(st, false, inv_collect, &seen);
+	ok(seen.n == 1 && !strcmp(seen.ids[0], "id-2"), "the newest one stays");
+	is_int(store_invocations_forget(st, "f"), 0, "forgetting a function");
+	memset(&seen, 0, sizeof(seen));
+	store_invocations_foreach(st, false, inv_collect, &seen);
+	is_int(seen.n, 0, "its invocations are gone");
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/test_store.XXXXXX";
@@ -708,6 +792,7 @@ int main(void)
 	test_functions(st);
 	test_foreach(st);
 	test_layers(st);
+	test_invocations(st);
 	store_close(st);
 	store_close(NULL);
 	test_reopen(path);
