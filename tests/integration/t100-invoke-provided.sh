@@ -97,7 +97,12 @@ cp "$WORK/sh.zip" "$F/code.zip"
 echo '{"d":1}' > "$F/invoke"
 # cold starts: the first call, after the crash, after the timeout, after
 # the interrupt, now
-assert_eq "$(grep -c 'Init Duration' "$F/logs")" "5" "new code: cold start again"
+if [ "${EXECUTOR:-subprocess}" = subprocess ]; then
+	assert_eq "$(grep -c 'Init Duration' "$F/logs")" "5" "new code: cold start again"
+else
+	# a container may not finish its init within the 1 s before SIGINT
+	assert_match "$(grep -c 'Init Duration' "$F/logs")" '^[45]$' "new code: cold start again"
+fi
 tail -n0 -s 0.1 -f "$F/logs" > "$WORK/tail.out" 2>/dev/null &
 tpid=$!
 sleep 0.3
