@@ -69,9 +69,6 @@ int docker_kill(struct docker *d, const char *id, const char *sig);
 int docker_remove(struct docker *d, const char *id);
 /* GET /containers/ID/json into *out (new reference). */
 int docker_inspect(struct docker *d, const char *id, json_t **out);
-/* GET /images/REF/json: 0 present, -ENOENT absent. */
-int docker_image_exists(struct docker *d, const char *ref,
-			struct docker_reply *rep);
 /* GET /containers/ID/stats?stream=false&one-shot=true into *out. */
 int docker_stats(struct docker *d, const char *id, json_t **out);
 /*

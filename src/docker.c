@@ -468,24 +468,6 @@ int docker_inspect(struct docker *d, const char *id, json_t **out)
 	return r;
 }
 
-int docker_image_exists(struct docker *d, const char *ref,
-			struct docker_reply *rep)
-{
-	/* the reference goes in the path as is: '/' and ':' are part of it */
-	char *path = xasprintf("/images/%s/json", ref);
-	json_t *j = NULL;
-	int r;
-
-	if (strpbrk(ref, "?#% ")) {
-		free(path);
-		return -EINVAL;
-	}
-	r = get_json(d, path, DOCKER_SHORT_MS, &j, rep);
-	json_decref(j);
-	free(path);
-	return r;
-}
-
 int docker_stats(struct docker *d, const char *id, json_t **out)
 {
 	char *path = xasprintf("/containers/%s/stats?stream=false&one-shot=true",

@@ -105,6 +105,7 @@ struct exec_env {
 static void *worker_main(void *arg)
 {
 	struct dk *dk = arg;
+	struct docker *d;
 	struct job *j;
 
 	pthread_mutex_lock(&dk->lock);
@@ -115,10 +116,11 @@ static void *worker_main(void *arg)
 			break;
 		j = dk->kills;
 		dk->kills = j->next;
+		d = dk->d;
 		pthread_mutex_unlock(&dk->lock);
 		/* the monitor removes it once its output closes */
-		if (dk->d)
-			docker_kill(dk->d, j->id, "KILL");
+		if (d)
+			docker_kill(d, j->id, "KILL");
 		free(j);
 		pthread_mutex_lock(&dk->lock);
 	}
@@ -183,13 +185,15 @@ static void sweep(struct dk *dk, struct docker *d, bool orphans)
 static struct docker *dk_docker(struct dk *dk, int *err)
 {
 	struct docker *d;
+	bool lost;
 	int r;
 
 	pthread_mutex_lock(&dk->lock);
 	d = dk->d;
+	lost = dk->lost != NULL;
 	pthread_mutex_unlock(&dk->lock);
 	if (d) {
-		if (dk->lost)
+		if (lost)
 			sweep(dk, d, false);
 		return d;
 	}
@@ -425,33 +429,37 @@ static json_t *binds(const struct exec_spec *spec)
 	if (fe->nlayers == 1) {
 		json_array_append_new(b, json_sprintf("%s:/opt:ro",
 						      fe->layer_dirs[0]));
-	} else {
+	} else if (fe->nlayers > 1) {
 		/*
 		 * Several layers: each top-level entry of each layer is
-		 * bound at /opt/<entry>, later layers winning. Docker has
-		 * no overlay of several host directories; entries present
-		 * in two layers are not merged below the top level.
+		 * bound at /opt/<entry>, the latest layer having it winning
+		 * (dockerd refuses two mounts on one path). Docker has no
+		 * overlay of host directories; entries present in two
+		 * layers are not merged below the top level.
 		 */
-		for (i = 0; i < fe->nlayers; i++) {
-			char *list = xasprintf("%s", fe->layer_dirs[i]);
-			DIR *dir = opendir(list);
+		json_t *seen = json_object();
+
+		for (i = fe->nlayers; i > 0; i--) {
+			const char *dir = fe->layer_dirs[i - 1];
+			DIR *dh = opendir(dir);
 			struct dirent *de;
 
-			while (dir && (de = readdir(dir))) {
-				if (de->d_name[0] == '.' &&
-				    (!de->d_name[1] ||
-				     (de->d_name[1] == '.' && !de->d_name[2])))
+			while (dh && (de = readdir(dh))) {
+				if (!strcmp(de->d_name, ".") ||
+				    !strcmp(de->d_name, "..") ||
+				    json_object_get(seen, de->d_name))
 					continue;
+				json_object_set_new(seen, de->d_name,
+						    json_true());
 				json_array_append_new(
-					b, json_sprintf("%s/%s:/opt/%s:ro",
-							fe->layer_dirs[i],
+					b, json_sprintf("%s/%s:/opt/%s:ro", dir,
 							de->d_name,
 							de->d_name));
 			}
-			if (dir)
-				closedir(dir);
-			free(list);
+			if (dh)
+				closedir(dh);
 		}
+		json_decref(seen);
 	}
 	if (spec->tmp_dir)
 		json_array_append_new(b, json_sprintf("%s:/tmp", spec->tmp_dir));

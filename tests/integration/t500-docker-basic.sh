@@ -73,6 +73,8 @@ used=$(grep REPORT "$F/logs" | tail -n1 | sed -n 's/.*Max Memory Used: \([0-9]*\
 assert_true "Max Memory Used ($used MB) measured after eating 60 MB" test "${used:-0}" -ge 60
 
 # out of memory: the container is killed, ENOMEM, Runtime.OutOfMemory
+# (a generous Timeout: reclaim before the kill is slow on a loaded machine)
+echo '{"Timeout": 60}' > "$F/config.json"
 out=$(python3 - "$F/invoke" <<'PY'
 import errno, os, sys
 fd = os.open(sys.argv[1], os.O_RDWR)
@@ -86,6 +88,7 @@ PY
 )
 assert_eq "$(echo "$out" | head -n1)" "ENOMEM" "over MemorySize: ENOMEM"
 assert_match "$(echo "$out" | tail -n1)" 'Runtime.OutOfMemory' "Runtime.OutOfMemory"
+echo '{"Timeout": 3}' > "$F/config.json"
 
 # a timeout kills the container; the next call starts a new one
 bash -c 'echo "{\"sleep\": 10}" > "$1"' _ "$F/invoke" 2>/dev/null; rc=$?
@@ -96,6 +99,31 @@ assert_true "the timed-out container is gone" bash -c "! docker inspect '$ctr' >
 echo '{"n":4}' > "$F/invoke"
 assert_eq "$(json_get "$(cat "$F/invoke")" event.n)" "4" "next call works (cold start)"
 assert_true "in a new container" test "$(ctr_of zip)" != "$ctr"
+
+# layers at /opt: two layers with the same top-level directory (the later
+# one wins it; dockerd refuses two mounts on one path)
+for l in la lb; do
+	mkdir -p "$WORK/$l/python" "$WORK/$l/$l-only"
+	echo "WHO = '$l'" > "$WORK/$l/python/who.py"
+	(cd "$WORK/$l" && zip -qr "../$l.zip" .)
+	mkdir "$MNT/layers/$l"
+	cp "$WORK/$l.zip" "$MNT/layers/$l/layer.zip"
+done
+L=$MNT/functions/layered
+mkdir "$L"
+cat > "$WORK/lambda_function.py" <<'PY'
+import os, who
+def lambda_handler(event, context):
+    return {"who": who.WHO, "opt": sorted(os.listdir("/opt"))}
+PY
+(cd "$WORK" && zip -q layered.zip lambda_function.py)
+cp "$WORK/layered.zip" "$L/code.zip"
+echo '{"Layers": ["la", "lb"]}' > "$L/config.json"
+echo '{}' > "$L/invoke"; rc=$?
+assert_eq "$rc" 0 "a function with two layers runs"
+out=$(cat "$L/invoke")
+assert_eq "$(json_get "$out" who)" "lb" "the later layer wins /opt/python"
+assert_eq "$(json_get "$out" opt)" '["la-only", "lb-only", "python"]' "every layer's entries are in /opt"
 
 # an Image function: the image's entrypoint and command
 I=$MNT/functions/img

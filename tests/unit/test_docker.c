@@ -114,6 +114,8 @@ static void serve_one(struct fake *f, int fd)
 		reply(fd, 409, "{\"message\":\"container is not running\"}");
 	} else if (strstr(req, "/containers/c0ffee/wait ")) {
 		reply(fd, 200, "{\"StatusCode\":137}");
+	} else if (strstr(req, "GET /v1.41/containers/c0ffee/stats?stream=false&one-shot=true ")) {
+		reply(fd, 200, "{\"memory_stats\":{\"max_usage\":1048576}}");
 	} else if (strstr(req, "/containers/c0ffee/attach?")) {
 		attach(fd);
 	} else if (strstr(req, "GET /v1.41/containers/json?all=1&filters=")) {
@@ -290,6 +292,13 @@ int main(void)
 	for (i = 0; ids && ids[i]; i++)
 		free(ids[i]);
 	free(ids);
+	r = docker_stats(d, "c0ffee", &j);
+	is_int(r, 0, "stats, one shot");
+	is_int(json_integer_value(json_object_get(
+		       json_object_get(j, "memory_stats"), "max_usage")),
+	       1048576, "memory_stats parsed");
+	json_decref(j);
+	j = NULL;
 	is_int(docker_inspect(d, "huge", &j), -E2BIG,
 	       "a reply over the cap: E2BIG");
 	ok(j == NULL, "and no document");
