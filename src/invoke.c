@@ -90,6 +90,8 @@ struct env {
 	int outfd;		/* read end of the stdout/stderr pipe */
 	atomic_bool reading;	/* the reader holds output not yet logged */
 	_Atomic int64_t last_read_ns; /* when the reader last got output */
+	_Atomic int64_t end_ns;	/* END of the last invocation logged; 0 while
+				 * one runs (see drain_output) */
 	struct flog_tap tap;	/* the current invocation's log lines */
 	pthread_t reader;
 	bool reader_started;
@@ -125,6 +127,7 @@ struct invoker {
 	char *runtimes_dir;
 	int max_envs;
 	int idle_ttl;
+	_Atomic int64_t late_ns; /* learned output lag, see drain_output */
 	enum config_executor mode;
 	struct executor *docker; /* NULL in subprocess mode */
 	const struct config_image *images; /* --image, borrowed */
@@ -266,6 +269,31 @@ static void log_runtime_line(struct flog *l, struct flog_tap *tap,
 	flog_write(l, tap, p, n, i == sizeof(shape) - 1);
 }
 
+/*
+ * Output of an executor with lag (docker) that arrives shortly after its
+ * invocation's END tells how late output can be: drain_output waits
+ * twice that from then on (capped at LATE_MAX), and the figure decays
+ * again while output keeps its order. Output much later than END is a
+ * background thread's, not lag, and teaches nothing.
+ */
+#define LATE_MAX (20 * 1000000LL)
+
+static void note_late_output(struct env *e)
+{
+	int64_t end = atomic_load(&e->end_ns), late, cur;
+
+	if (!end || !e->x || !e->x->ops->output_lag_ns ||
+	    util_mono_ns() - end > LATE_MAX)
+		return;
+	late = 2 * (util_mono_ns() - end + e->x->ops->output_lag_ns);
+	if (late > LATE_MAX)
+		late = LATE_MAX;
+	cur = atomic_load(&e->iv->late_ns);
+	while (late > cur &&
+	       !atomic_compare_exchange_weak(&e->iv->late_ns, &cur, late))
+		;
+}
+
 static void *env_reader(void *arg)
 {
 	struct env *e = arg;
@@ -327,6 +355,7 @@ static void *env_reader(void *arg)
 				}
 			}
 			atomic_store(&e->last_read_ns, util_mono_ns());
+			note_late_output(e);
 			atomic_store(&e->reading, false);
 		}
 		if (proc_open && pfd[1].revents) {
@@ -1400,14 +1429,25 @@ static char *exit_reason(const char *id, int status)
  * until the reader has logged everything already written to the pipe, so
  * a function's output always lands between its START and END, as on AWS.
  * The reader sets e->reading before read() empties the pipe, so "pipe
- * empty and not reading" means nothing is in flight. Bounded: a runtime
- * whose children keep writing cannot hold the caller.
+ * empty and not reading" means nothing is in flight. Output of a
+ * container travels through dockerd and may still be on its way: for
+ * such executors also wait until the pipe has been quiet for their lag
+ * (ten times that after a cold start), or the lag learned from output
+ * that came after END (note_late_output). Bounded: a runtime whose
+ * children keep writing cannot hold the caller.
  */
 static void drain_output(struct env *e, bool cold)
 {
 	int64_t start = util_mono_ns(), until = start + 100 * 1000000LL;
 	int64_t quiet = e->x ? e->x->ops->output_lag_ns : 0;
+	int64_t learned = atomic_load(&e->iv->late_ns);
 	int pending;
+
+	if (quiet && learned > quiet)
+		quiet = learned;
+	if (learned) /* decays by 1/32 per invocation */
+		atomic_compare_exchange_strong(&e->iv->late_ns, &learned,
+					       learned - learned / 32);
 
 	/* a fresh output path (a new attach) lags more; a cold start
 	 * takes far longer than this anyway */
@@ -1551,6 +1591,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	e->cur = inv;
 	pthread_mutex_unlock(&iv->lock);
 	flog_tap_arm(&e->tap);
+	atomic_store(&e->end_ns, 0);
 	flog_tap_printf(p->log, &e->tap, "START RequestId: %s Version: $LATEST",
 			inv->id);
 	ri.request_id = inv->id;
@@ -1683,6 +1724,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		dur_ms = 0;
 	drain_output(e, cold);
 	flog_tap_printf(p->log, &e->tap, "END RequestId: %s", inv->id);
+	atomic_store(&e->end_ns, util_mono_ns());
 	{
 		char init[64] = "", st[128] = "";
 

