@@ -16,6 +16,7 @@
 DOCKERD_PID=
 DOCKERD_DIR=/var/tmp/lambdafs-dockerd
 DOCKERD_RUN=
+# shellcheck disable=SC2034 # read by the scripts that source this one
 DOCKER_WHY=
 
 docker_answers() { # [host]
@@ -52,8 +53,7 @@ dockerd_start() {
 dockerd_stop() {
 	[ -n "$DOCKERD_PID" ] || return 0
 	kill "$DOCKERD_PID" 2>/dev/null
-	local i
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		kill -0 "$DOCKERD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
