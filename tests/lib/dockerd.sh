@@ -11,12 +11,14 @@
 #   dockerd_restart  stops and starts the private daemon again (SIGTERM:
 #                 dockerd stops its containers on the way out).
 #
+# DOCKER_WHY is read by the scripts that source this one.
+# shellcheck disable=SC2034
+#
 # Private daemons share the data-root, so one test at a time holds it
 # (flock); a second waits.
 DOCKERD_PID=
 DOCKERD_DIR=/var/tmp/lambdafs-dockerd
 DOCKERD_RUN=
-# shellcheck disable=SC2034 # read by the scripts that source this one
 DOCKER_WHY=
 
 docker_answers() { # [host]
@@ -36,8 +38,7 @@ dockerd_start() {
 		--host "unix://$DOCKERD_RUN/docker.sock" \
 		>>"$DOCKERD_RUN/dockerd.log" 2>&1 </dev/null &
 	DOCKERD_PID=$!
-	local i
-	for i in $(seq 1 600); do
+	for _ in $(seq 1 600); do
 		docker_answers "unix://$DOCKERD_RUN/docker.sock" && return 0
 		if ! kill -0 "$DOCKERD_PID" 2>/dev/null; then
 			DOCKER_WHY="dockerd exited at start-up: $(tail -n 3 "$DOCKERD_RUN/dockerd.log" | tr '\n' ' ')"
