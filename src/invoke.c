@@ -3,7 +3,11 @@
  * invoke.c - warm pools and synchronous invocations (see invoke.h).
  *
  * An execution environment ("env") is one runtime process with its own
- * Runtime API server (rapi.c) on its own port.
+ * Runtime API server (rapi.c) on its own port. Where the process runs is
+ * an executor's business (executor.h): a host process group or a
+ * container, chosen per environment by pick_executor (--executor, and in
+ * auto mode the function's package type, tag and runtime). invoke.c only
+ * starts, stops and measures through it, and reads its output pipe.
  *
  *        env_spawn            first /next           answer posted
  *   (none) ----> STARTING ----------------> BUSY -------------------> IDLE
