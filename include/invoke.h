@@ -100,6 +100,12 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 size_t invoke_env_count(struct invoker *iv);
 /* Live environments run by one executor ("subprocess", "docker"). */
 size_t invoke_env_count_by(struct invoker *iv, const char *executor);
+/* How environments are isolated, for status (borrowed): "mount-namespace",
+ * "user-namespace" or "none (why)". */
+const char *invoke_isolation(struct invoker *iv);
+/* How memory is limited and measured, for status (borrowed):
+ * "cgroup-v1 (<parent cgroup>)", "cgroup-v2 (...)" or "rss (why)". */
+const char *invoke_memory_accounting(struct invoker *iv);
 /* Events queued or being retried, for status. */
 size_t invoke_async_pending(struct invoker *iv);
 /* The invocation history (history.h), for invocations/. */

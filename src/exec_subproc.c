@@ -7,6 +7,8 @@
  */
 #include <sys/wait.h>
 
+#include <jansson.h>
+
 #include "common.h"
 #include "executor.h"
 #include "subproc.h"
@@ -23,13 +25,24 @@ static int sp_start(void *ctx, const struct exec_spec *spec,
 		    char **why)
 {
 	struct exec_env *e;
+	char *msg = NULL;
 	int r;
 
 	(void)ctx;
 	*why = NULL;
-	r = subproc_start(spec->proc, pid, exit_fd);
-	if (r < 0)
-		return r;
+	r = subproc_start(spec->proc, pid, exit_fd, &msg);
+	if (r < 0) {
+		/* AWS: "Error: fork/exec /var/task/bootstrap: ..." */
+		json_t *j = json_pack("{s:s+, s:s}", "errorMessage",
+				      "cannot start the runtime: ",
+				      msg ? msg : strerror(-r), "errorType",
+				      "Runtime.InvalidEntrypoint");
+
+		*why = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+		free(msg);
+		return -ENOEXEC;
+	}
 	e = xcalloc(1, sizeof(*e));
 	e->pid = *pid;
 	*env = e;

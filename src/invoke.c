@@ -48,6 +48,7 @@
 
 #include <jansson.h>
 
+#include "cgroup.h"
 #include "common.h"
 #include "config.h"
 #include "executor.h"
@@ -57,6 +58,7 @@
 #include "log.h"
 #include "rapi.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "subproc.h"
 #include "util.h"
 
@@ -111,6 +113,9 @@ struct env {
 	char *init_error;	/* body of /init/error, if any */
 	size_t init_error_len;
 	char *tmpdir;
+	struct cgroup *cg;	/* memory cgroup, NULL in RSS mode */
+	bool oom;		/* RSS mode: killed for going over */
+	long watched_kb;	/* RSS mode: largest resident set seen */
 	struct env *next;	/* in pool->envs */
 };
 
@@ -138,6 +143,10 @@ struct invoker {
 	size_t nimages;
 	void (*on_log)(const char *name, void *arg);
 	void *on_log_arg;
+	enum sandbox_mode sandbox;	/* probed at start */
+	char *isolation;		/* for status: mode (reason) */
+	struct cgroup_parent *cgroups;	/* NULL: RSS accounting */
+	char *memory;			/* for status: mode (reason) */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -298,6 +307,25 @@ static void note_late_output(struct env *e)
 		;
 }
 
+/*
+ * Without a memory cgroup, MemorySize is enforced by watching the
+ * runtime's resident set (its children are not counted).
+ */
+static void env_watch_rss(struct env *e)
+{
+	long kb = subproc_rss_kb(e->pid);
+	bool over = kb > (long)e->memory_mb * 1024;
+
+	pthread_mutex_lock(&e->iv->lock);
+	if (kb > e->watched_kb)
+		e->watched_kb = kb;
+	if (over)
+		e->oom = true;
+	pthread_mutex_unlock(&e->iv->lock);
+	if (over)
+		subproc_kill(e->pid);
+}
+
 static void *env_reader(void *arg)
 {
 	struct env *e = arg;
@@ -306,7 +334,8 @@ static void *env_reader(void *arg)
 	size_t used = 0;
 	struct pollfd pfd[2];
 	bool out_open = true, proc_open = e->pidfd >= 0;
-	int64_t last_note = 0;
+	bool watch = !e->cg && e->memory_mb > 0 && e->x == &exec_subproc;
+	int64_t last_note = 0, last_watch = 0;
 
 	pfd[0].fd = e->outfd;
 	pfd[0].events = POLLIN;
@@ -314,12 +343,18 @@ static void *env_reader(void *arg)
 	pfd[1].events = POLLIN;
 	while (out_open || proc_open) {
 		int n = poll(pfd + (out_open ? 0 : 1),
-			     (nfds_t)(out_open + proc_open), -1);
+			     (nfds_t)(out_open + proc_open), watch ? 100 : -1);
 
+		if (watch && util_mono_ns() - last_watch >= 100000000LL) {
+			last_watch = util_mono_ns();
+			env_watch_rss(e);
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
+		if (n == 0)
+			continue; /* the RSS watch's tick */
 		if (out_open && pfd[0].revents) {
 			ssize_t r;
 			char *nl, *start = buf;
@@ -452,11 +487,41 @@ static char *error_json(const char *type, const char *fmt, ...)
 }
 
 /*
- * Works out the program and arguments that run fe. Returns 0, or
- * -ENOEXEC with *why set to an error document naming the fix.
+ * Paths as the runtime sees them: in the sandbox (code at /var/task,
+ * layers merged at /opt) or, without one, the real directories.
  */
-static int env_command(struct invoker *iv, const struct function_exec *fe,
-		       char **path, char **arg1, char **why)
+struct env_view {
+	bool container;		/* docker: the AWS paths inside the image */
+	bool isolated;
+	const char *task_root;
+	const char *runtime_dir;
+	const char *tmp_dir;
+};
+
+static void env_view_init(struct env_view *v, const struct invoker *iv,
+			  const struct env *e, const struct function_exec *fe)
+{
+	v->container = e->x && e->x != &exec_subproc;
+	v->isolated = v->container || iv->sandbox != SANDBOX_NONE;
+	v->task_root = v->container   ? "/var/task"
+		       : v->isolated ? SANDBOX_TASK_ROOT
+				     : fe->code_dir;
+	v->runtime_dir = v->container	? "/var/runtime"
+			 : v->isolated ? SANDBOX_RUNTIME_DIR
+				       : iv->runtimes_dir;
+	v->tmp_dir = v->container   ? "/tmp"
+		     : v->isolated ? SANDBOX_TMP
+				   : e->tmpdir;
+}
+
+/*
+ * Works out the program and arguments that run fe, as seen through v.
+ * Returns 0, or -ENOEXEC with *why set to an error document naming the
+ * fix.
+ */
+static int env_command(const struct env_view *v,
+		       const struct function_exec *fe, char **path,
+		       char **arg1, char **why)
 {
 	const char *family = runtime_family(fe->runtime);
 	char *p = NULL;
@@ -501,6 +566,14 @@ static int env_command(struct invoker *iv, const struct function_exec *fe,
 			free(p);
 			return -ENOEXEC;
 		}
+		if (v->isolated) {
+			/* the last layer with one wins in the merged /opt */
+			bool in_code = i == fe->nlayers;
+
+			free(p);
+			p = xstrdup(in_code ? SANDBOX_TASK_ROOT "/bootstrap"
+					    : SANDBOX_OPT "/bootstrap");
+		}
 		*path = p;
 		return 0;
 	}
@@ -515,7 +588,7 @@ static int env_command(struct invoker *iv, const struct function_exec *fe,
 		return -ENOEXEC;
 	}
 	*path = p;
-	*arg1 = xasprintf("%s/%s", iv->runtimes_dir,
+	*arg1 = xasprintf("%s/%s", v->runtime_dir,
 			  !strcmp(family, "python") ? "python/bootstrap.py"
 						    : "node/bootstrap.mjs");
 	return 0;
@@ -584,15 +657,20 @@ static char *join_layer_dirs(const struct function_exec *fe,
 	return joined;
 }
 
+/* The major version in "nodejs20.x" (0 if none). */
+static int node_major(const char *runtime)
+{
+	return (int)strtol(runtime + strlen("nodejs"), NULL, 10);
+}
+
 /*
  * The complete environment of a runtime (LAMBDA-CONTRACT.md §3): the
  * function's variables first, platform values over them.
  */
-static void env_build(struct invoker *iv, const struct env *e,
+static void env_build(const struct env_view *v, const struct env *e,
 		      const struct function_exec *fe, struct envv *ev)
 {
 	const char *family = runtime_family(fe->runtime);
-	bool ctr = e->x != &exec_subproc;
 	char day[16], stream[37];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -608,7 +686,7 @@ static void env_build(struct invoker *iv, const struct env *e,
 			memmove(stream + i, stream + i + 1, strlen(stream + i));
 		else
 			i++;
-	if (ctr) {
+	if (v->container) {
 		/* the AWS layout (LAMBDA-CONTRACT.md §3); an image function's
 		 * own PATH and library path stay as its image sets them */
 		if (!fe->is_image) {
@@ -618,24 +696,30 @@ static void env_build(struct invoker *iv, const struct env *e,
 				     "/usr/lib64:/var/runtime:/var/runtime/lib:"
 				     "/var/task:/var/task/lib:/opt/lib");
 		}
+	} else if (v->isolated) {
+		/* AWS's values (LAMBDA-CONTRACT.md §3) */
+		envv_add(ev, "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib:"
+			 "%s:%s/lib:/opt/lib", v->runtime_dir, v->runtime_dir,
+			 v->task_root, v->task_root);
 	} else {
 		/* /opt/bin of every layer, later layers first */
 		char *bins = join_layer_dirs(fe, "/bin");
+		char *libs = join_layer_dirs(fe, "/lib");
 
 		envv_add(ev, "PATH=/usr/local/bin:/usr/bin/:/bin%s%s",
 			 *bins ? ":" : "", bins);
+		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib%s%s",
+			 v->task_root, v->task_root, *libs ? ":" : "", libs);
 		free(bins);
+		free(libs);
 	}
 	envv_add(ev, "LANG=en_US.UTF-8");
 	envv_add(ev, "TZ=:UTC");
-	if (!ctr) {
-		envv_add(ev, "TMPDIR=%s", e->tmpdir);
-		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib",
-			 fe->code_dir, fe->code_dir);
-	}
-	if (fe->nlayers && !ctr) {
-		/* No mount namespace yet: the layers are not at /opt, so
-		 * the runtimes get every layer directory explicitly. */
+	envv_add(ev, "TMPDIR=%s", v->tmp_dir);
+	if (fe->nlayers && !v->isolated) {
+		/* Without the sandbox the layers are not at /opt, so the
+		 * runtimes get every layer directory explicitly. */
 		char *joined = join_layer_dirs(fe, "");
 
 		envv_add(ev, "LAMBDAFS_OPT_DIRS=%s", joined);
@@ -647,12 +731,18 @@ static void env_build(struct invoker *iv, const struct env *e,
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
 		envv_add(ev, "PYTHONUNBUFFERED=1");
 		envv_add(ev, "PYTHONDONTWRITEBYTECODE=1");
+		if (v->isolated && !v->container)
+			envv_add(ev, "PYTHONPATH=%s", v->runtime_dir);
 	} else if (family && !strcmp(family, "node")) {
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
-		if (ctr)
+		if (v->container)
 			envv_add(ev, "NODE_PATH=/opt/nodejs/node_modules:"
 				     "/var/runtime/node_modules:/var/runtime:"
 				     "/var/task");
+		else if (v->isolated)
+			envv_add(ev, "NODE_PATH=/opt/nodejs/node%d/node_modules:"
+				 "/opt/nodejs/node_modules:%s/node_modules",
+				 node_major(fe->runtime), v->runtime_dir);
 		else
 			envv_add(ev, "NODE_PATH=%s%s%s/node_modules",
 				 fe->nlayers ? fe->layer_dirs[fe->nlayers - 1]
@@ -663,9 +753,8 @@ static void env_build(struct invoker *iv, const struct env *e,
 	/* an image's entrypoint sets _HANDLER from its command */
 	if (!fe->is_image)
 		envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
-	envv_add(ev, "LAMBDA_TASK_ROOT=%s", ctr ? "/var/task" : fe->code_dir);
-	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s",
-		 ctr ? "/var/runtime" : iv->runtimes_dir);
+	envv_add(ev, "LAMBDA_TASK_ROOT=%s", v->task_root);
+	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s", v->runtime_dir);
 	envv_add(ev, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fe->name);
 	envv_add(ev, "AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%s", day, stream);
 	envv_add(ev, "AWS_ACCESS_KEY_ID=test");
@@ -874,8 +963,10 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	struct exec_spec xs = { 0 };
 	struct exec_env *xe = NULL;
 	struct ctr_cmd cc = { 0 };
+	struct env_view view;
 	struct envv ev = { 0 };
-	char *path = NULL, *arg1 = NULL, *xwhy = NULL;
+	struct sandbox *sb = NULL;
+	char *path = NULL, *arg1 = NULL, *msg = NULL, *xwhy = NULL;
 	char *argv[3];
 	int pfd[2] = { -1, -1 };
 	int r;
@@ -883,20 +974,46 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	r = pick_executor(iv, fe, &e->x, why);
 	if (r < 0)
 		return r;
-	if (e->x == &exec_subproc)
-		r = env_command(iv, fe, &path, &arg1, why);
-	else
-		r = container_command(iv, fe, &cc, why);
-	if (r < 0)
-		return r;
 	e->tmpdir = xasprintf("%s/run/%s/%u/tmp", iv->state_dir, fe->name,
 			      e->id);
+	env_view_init(&view, iv, e, fe);
+	if (view.container)
+		r = container_command(iv, fe, &cc, why);
+	else
+		r = env_command(&view, fe, &path, &arg1, why);
+	if (r < 0)
+		return r;
 	util_rm_rf(e->tmpdir);
 	r = util_mkdir_p(e->tmpdir, 0700);
 	if (r < 0) {
 		*why = error_json("Sandbox.Failure", "cannot create /tmp: %s",
 				  strerror(-r));
 		goto out;
+	}
+	if (view.isolated && !view.container) {
+		struct sandbox_layout l = {
+			.task_dir = fe->code_dir,
+			.layer_dirs = fe->layer_dirs,
+			.nlayers = fe->nlayers,
+			.tmp_dir = e->tmpdir,
+			.runtime_dir = iv->runtimes_dir,
+		};
+
+		sb = sandbox_new(iv->sandbox, &l, &msg);
+		if (!sb) {
+			*why = error_json("Sandbox.Failure", "%s", msg);
+			free(msg);
+			msg = NULL;
+			r = -EIO;
+			goto out;
+		}
+	}
+	if (iv->cgroups && !view.container) {
+		char name[96];
+
+		/* on failure (logged) the reader watches RSS instead */
+		snprintf(name, sizeof(name), "%s-%u", fe->name, e->id);
+		(void)cgroup_new(iv->cgroups, name, fe->memory_mb, &e->cg);
 	}
 	r = rapi_start(&env_callbacks, e, &e->rapi, &e->port);
 	if (r < 0) {
@@ -910,15 +1027,17 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		*why = error_json("Sandbox.Failure", "pipe: %s", strerror(-r));
 		goto out;
 	}
-	env_build(iv, e, fe, &ev);
+	env_build(&view, e, fe, &ev);
 	argv[0] = path;
 	argv[1] = arg1;
 	argv[2] = NULL;
 	spec.path = path;
 	spec.argv = argv;
 	spec.envp = ev.v;
-	spec.cwd = fe->code_dir;
+	spec.cwd = view.task_root;
 	spec.out_fd = pfd[1];
+	spec.sandbox = sb;
+	spec.cgroup_fd = cgroup_procs_fd(e->cg);
 	xs.fe = fe;
 	xs.env_id = e->id;
 	xs.proc = &spec;
@@ -940,9 +1059,9 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		goto out;
 	}
 	if (r < 0) {
+		/* AWS: "Error: fork/exec /var/task/bootstrap: ..." */
 		*why = error_json("Runtime.InvalidEntrypoint",
-				  "cannot execute '%s': %s", path,
-				  strerror(-r));
+				  "cannot start the runtime: %s", msg);
 		r = -ENOEXEC;
 		goto out;
 	}
@@ -976,6 +1095,8 @@ out:
 	if (pfd[1] != -1)
 		close(pfd[1]);
 	envv_free(&ev);
+	sandbox_free(sb);
+	free(msg);
 	free(path);
 	free(arg1);
 	return r;
@@ -1006,6 +1127,7 @@ static void env_destroy(struct env *e)
 		close(e->outfd);
 	if (e->pidfd > 0)
 		close(e->pidfd);
+	cgroup_free(e->cg); /* after the reader reaped the runtime */
 	if (e->tmpdir) {
 		char *dir = xstrdup(e->tmpdir);
 		char *slash = strrchr(dir, '/');
@@ -1082,6 +1204,39 @@ static void *reaper_main(void *arg)
 
 /* ---------- invoking ---------- */
 
+/* Max Memory Used so far, in KiB: the cgroup's peak, else VmHWM. */
+static long env_peak_kb(const struct env *e)
+{
+	long kb;
+
+	if (e->x && e->x != &exec_subproc) {
+		/* the container's own cgroup, read by its executor */
+		struct exec_usage u = { 0 };
+
+		if (e->xe)
+			e->x->ops->measure(e->x->ctx, e->xe, &u);
+		return u.peak_kb;
+	}
+	kb = cgroup_peak_kb(e->cg);
+
+	if (kb < 0)
+		kb = e->pid > 0 && !e->exited ? subproc_peak_kb(e->pid) : 0;
+	return kb > e->watched_kb ? kb : e->watched_kb;
+}
+
+/* Whether the environment went over MemorySize. */
+static bool env_oom(const struct env *e)
+{
+	if (e->x && e->x != &exec_subproc) {
+		struct exec_usage u = { 0 };
+
+		if (e->xe)
+			e->x->ops->measure(e->x->ctx, e->xe, &u);
+		return u.oom;
+	}
+	return e->oom || cgroup_oom_kills(e->cg) > 0;
+}
+
 static bool runtimes_dir_ok(const char *dir)
 {
 	char *p = xasprintf("%s/python/bootstrap.py", dir);
@@ -1121,6 +1276,32 @@ static char *find_runtimes_dir(void)
 	return xstrdup(LAMBDAFS_RUNTIMES_DIR);
 }
 
+/*
+ * What the host allows, decided once: a mount namespace for /var/task and
+ * /opt, a memory cgroup per environment. Falls back, saying why.
+ */
+static void invoker_probe(struct invoker *iv)
+{
+	enum cgroup_mode cg;
+	char *why = NULL;
+
+	iv->sandbox = sandbox_probe(&why);
+	if (why)
+		iv->isolation = xasprintf("%s (%s)",
+					  sandbox_mode_name(iv->sandbox), why);
+	else
+		iv->isolation = xstrdup(sandbox_mode_name(iv->sandbox));
+	free(why);
+	why = NULL;
+	cg = cgroup_parent_open(&iv->cgroups, &why);
+	if (why)
+		iv->memory = xasprintf("%s (%s)", cgroup_mode_name(cg), why);
+	else
+		iv->memory = xasprintf("%s (%s)", cgroup_mode_name(cg),
+				       cgroup_parent_path(iv->cgroups));
+	free(why);
+}
+
 int invoker_start(const struct invoker_params *p, struct invoker **out)
 {
 	struct invoker *iv = xcalloc(1, sizeof(*iv));
@@ -1137,6 +1318,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	iv->nimages = p->nimages;
 	iv->on_log = p->on_log;
 	iv->on_log_arg = p->arg;
+	invoker_probe(iv);
 	pthread_mutex_init(&iv->lock, NULL);
 	pthread_cond_init(&iv->cond, NULL);
 	{
@@ -1202,6 +1384,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 		return r;
 	}
 	log_info("runtimes from '%s'", iv->runtimes_dir);
+	log_info("isolation: %s; memory: %s", iv->isolation, iv->memory);
 	*out = iv;
 	return 0;
 }
@@ -1260,9 +1443,22 @@ void invoker_stop(struct invoker *iv)
 	exec_docker_free(iv->docker);
 	pthread_cond_destroy(&iv->cond);
 	pthread_mutex_destroy(&iv->lock);
+	cgroup_parent_close(iv->cgroups); /* every env's cgroup is gone */
+	free(iv->isolation);
+	free(iv->memory);
 	free(iv->state_dir);
 	free(iv->runtimes_dir);
 	free(iv);
+}
+
+const char *invoke_isolation(struct invoker *iv)
+{
+	return iv->isolation;
+}
+
+const char *invoke_memory_accounting(struct invoker *iv)
+{
+	return iv->memory;
 }
 
 void invoke_result_release(struct invoke_result *res)
@@ -1633,7 +1829,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		init_ns = e->ready_ns - e->spawned_ns;
 	if (e->xe)
 		e->x->ops->measure(e->x->ctx, e->xe, &usage);
-	peak_kb = usage.peak_kb;
+	peak_kb = env_peak_kb(e);
 	if (r < 0) {
 		payload = error_json("Sandbox.Failure",
 				     "cannot hand the event to the runtime: "
@@ -1641,6 +1837,18 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		res->err = -EREMOTEIO;
 		status = "error";
 		etype = "Sandbox.Failure";
+		env_kill_locked(e);
+	} else if (!(inv->done && inv->outcome == RAPI_RESPONSE) &&
+		   env_oom(e)) {
+		/* the whole environment goes, as on AWS */
+		payload = error_json("Runtime.OutOfMemory",
+				     "RequestId: %s Error: Runtime exited "
+				     "with error: signal: killed",
+				     inv->id);
+		res->err = -ENOMEM;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.OutOfMemory";
 		env_kill_locked(e);
 	} else if (inv->done && inv->outcome == RAPI_RESPONSE) {
 		payload = inv->body;
@@ -1665,17 +1873,6 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		res->function_error = true;
 		status = "error";
 		etype = "Runtime.InitError";
-		env_kill_locked(e);
-	} else if ((e->exited || e->state == ENV_DEAD) && usage.oom) {
-		payload = error_json("Runtime.OutOfMemory",
-				     "RequestId: %s Error: Runtime exited with "
-				     "error: signal: killed (out of memory: "
-				     "MemorySize is %d MB)",
-				     inv->id, fe.memory_mb);
-		res->err = -ENOMEM;
-		res->function_error = true;
-		status = "error";
-		etype = "Runtime.OutOfMemory";
 		env_kill_locked(e);
 	} else if ((e->exited || e->state == ENV_DEAD) && usage.why_ended) {
 		payload = error_json("Runtime.ExitError",
@@ -2186,24 +2383,20 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 	for (e = p ? p->envs : NULL; e; e = e->next) {
 		if (e->id != id || e->state == ENV_DEAD)
 			continue;
-		struct exec_usage u = { 0 };
 		const char *what = NULL;
 
 		util_format_iso_time(wall - (now - e->spawned_ns) / 1000000,
 				     since);
 		/* e->xe is set once STARTING is over (env_spawn) */
-		if (e->xe) {
-			e->x->ops->measure(e->x->ctx, e->xe, &u);
-			if (e->x->ops->describe)
-				what = e->x->ops->describe(e->x->ctx, e->xe);
-		}
+		if (e->xe && e->x->ops->describe)
+			what = e->x->ops->describe(e->x->ctx, e->xe);
 		j = json_pack("{s:i, s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:s, "
 			      "s:s?}",
 			      "id", (int)e->id, "executor",
 			      e->x ? e->x->ops->name : "pending", "pid",
 			      (int)e->pid, "state", states[e->state], "port",
 			      (int)e->port, "since", since, "peak_rss_kb",
-			      (json_int_t)u.peak_kb,
+			      (json_int_t)env_peak_kb(e),
 			      "idle_ms",
 			      (json_int_t)(e->state == ENV_IDLE
 						   ? (now - e->idle_since_ns) /

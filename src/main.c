@@ -16,12 +16,14 @@
 #include "config.h"
 #include "docker.h"
 #include "bundle.h"
+#include "cgroup.h"
 #include "fs.h"
 #include "http.h"
 #include "invoke.h"
 #include "log.h"
 #include "rapi.h"
 #include "registry.h"
+#include "sandbox.h"
 #include "store.h"
 #include "util.h"
 
@@ -170,6 +172,10 @@ static int print_check(const struct config *cfg)
 		{ "/dev/fuse", "/dev/fuse" },
 		{ "user namespaces", "/proc/self/ns/user" },
 	};
+	struct cgroup_parent *parent;
+	enum sandbox_mode mode;
+	enum cgroup_mode cg;
+	char *why = NULL;
 	size_t i;
 
 	printf("lambdafs %s\n", LAMBDAFS_VERSION);
@@ -180,6 +186,17 @@ static int print_check(const struct config *cfg)
 		printf("%-16s %s (%s)\n", probes[i][0],
 		       access(probes[i][1], F_OK) == 0 ? "found" : "missing",
 		       probes[i][1]);
+	/* the same probes the invoker runs at start */
+	mode = sandbox_probe(&why);
+	printf("%-16s %s%s%s%s\n", "isolation", sandbox_mode_name(mode),
+	       why ? " (" : "", why ? why : "", why ? ")" : "");
+	free(why);
+	why = NULL;
+	cg = cgroup_parent_open(&parent, &why);
+	printf("%-16s %s (%s)\n", "memory", cgroup_mode_name(cg),
+	       why ? why : cgroup_parent_path(parent));
+	cgroup_parent_close(parent);
+	free(why);
 	{
 		/* the real thing: connect and negotiate, as invocations do */
 		const char *host = getenv("DOCKER_HOST");

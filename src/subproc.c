@@ -1,48 +1,168 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * subproc.c - starting and stopping runtime processes (see subproc.h).
- * posix_spawn with POSIX_SPAWN_SETSID, a chdir and closefrom(3) file
- * action: no code of ours runs between fork and exec, which is what a
- * multi-threaded daemon needs.
+ *
+ * fork, then in the child only async-signal-safe system calls: default
+ * signal dispositions, a new session, joining the memory cgroup (before
+ * the runtime allocates anything), entering the sandbox (sandbox.c
+ * replays a plan prepared before the fork), stdio, exec. A failure on the
+ * way is written to a CLOEXEC pipe as {errno, step}; the parent reads it
+ * until EOF, so a successful exec reads nothing and a failed one becomes
+ * a clear error instead of a runtime that silently died.
+ *
+ * Every signal is blocked around fork so no handler of the daemon's runs
+ * in the child; the child unblocks them just before exec.
  */
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "log.h"
+#include "sandbox.h"
 #include "subproc.h"
+#include "util.h"
 
-int subproc_start(const struct subproc_spec *spec, pid_t *pid, int *pidfd)
+struct child_error {
+	int err;
+	char what[256];
+};
+
+/* ce->what = a + " " + b; no stdio in the child */
+static void child_what(struct child_error *ce, const char *a, const char *b)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, all;
-	int r, fd;
+	size_t n = 0, size = sizeof(ce->what);
 
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, spec->out_fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, spec->out_fd, 2);
-	posix_spawn_file_actions_addchdir_np(&fa, spec->cwd);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	/* the runtime starts with default signal handling and no mask */
+	while (*a && n + 1 < size)
+		ce->what[n++] = *a++;
+	if (b && *b && n + 1 < size)
+		ce->what[n++] = ' ';
+	while (b && *b && n + 1 < size)
+		ce->what[n++] = *b++;
+	ce->what[n] = '\0';
+}
+
+static void close_from_3(int keep)
+{
+	/* Linux 5.11: mark everything CLOEXEC, keep's own flag included */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	if (keep > 3)
+		close_range(3, (unsigned)keep - 1, 0);
+	close_range((unsigned)keep + 1, ~0U, 0);
+}
+
+static __attribute__((noreturn)) void
+child_main(const struct subproc_spec *spec, int errfd, int devnull)
+{
+	struct child_error ce = { 0 };
+	struct sigaction sa;
+	sigset_t none;
+	int sig, r;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL); /* EINVAL for glibc's own */
+	if (setsid() == -1) {
+		ce.err = errno;
+		child_what(&ce, "setsid", NULL);
+		goto fail;
+	}
+	if (spec->cgroup_fd >= 0 && write(spec->cgroup_fd, "0", 1) != 1) {
+		ce.err = errno;
+		child_what(&ce, "join the memory cgroup", NULL);
+		goto fail;
+	}
+	if (spec->sandbox) {
+		r = sandbox_enter(spec->sandbox, ce.what, sizeof(ce.what));
+		if (r < 0) {
+			ce.err = -r;
+			goto fail;
+		}
+	}
+	if (chdir(spec->cwd) == -1) {
+		ce.err = errno;
+		child_what(&ce, "chdir", spec->cwd);
+		goto fail;
+	}
+	if (dup2(devnull, 0) == -1 || dup2(spec->out_fd, 1) == -1 ||
+	    dup2(spec->out_fd, 2) == -1) {
+		ce.err = errno;
+		child_what(&ce, "dup2", NULL);
+		goto fail;
+	}
+	close_from_3(errfd);
 	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(spec->path, spec->argv, spec->envp);
+	ce.err = errno;
+	child_what(&ce, "execve", spec->path);
+	/* a signal arriving now is harmless: the parent sees EOF or this */
+fail:
+	if (write(errfd, &ce, sizeof(ce)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+int subproc_start(const struct subproc_spec *spec, pid_t *pid, int *pidfd,
+		  char **why)
+{
+	struct child_error ce;
+	sigset_t all, saved;
+	int ep[2], devnull, fd, r;
+	pid_t child;
+	ssize_t n;
+
+	*why = NULL;
+	if (pipe2(ep, O_CLOEXEC) == -1) {
+		r = -errno;
+		*why = xasprintf("pipe: %s", strerror(-r));
+		return r;
+	}
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull == -1) {
+		r = -errno;
+		*why = xasprintf("/dev/null: %s", strerror(-r));
+		close(ep[0]);
+		close(ep[1]);
+		return r;
+	}
 	sigfillset(&all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID |
-					       POSIX_SPAWN_SETSIGMASK |
-					       POSIX_SPAWN_SETSIGDEF);
-	r = posix_spawn(pid, spec->path, &fa, &attr, spec->argv, spec->envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (r != 0)
-		return -r;
-	fd = (int)syscall(SYS_pidfd_open, *pid, 0);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	child = fork();
+	if (child == 0)
+		child_main(spec, ep[1], devnull);
+	r = child == -1 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	close(ep[1]);
+	close(devnull);
+	if (r < 0) {
+		close(ep[0]);
+		*why = xasprintf("fork: %s", strerror(-r));
+		return r;
+	}
+	do
+		n = read(ep[0], &ce, sizeof(ce));
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	if (n != 0) {
+		while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
+			;
+		if (n == (ssize_t)sizeof(ce) && ce.err > 0) {
+			ce.what[sizeof(ce.what) - 1] = '\0';
+			*why = xasprintf("%s: %s", ce.what, strerror(ce.err));
+			return -ce.err;
+		}
+		*why = xstrdup("the process died before it could exec");
+		return -ECHILD;
+	}
+	*pid = child;
+	fd = (int)syscall(SYS_pidfd_open, child, 0);
 	if (fd == -1 && errno == ENOSYS) {
 		/* kernels before 5.3, and valgrind 3.19: the caller falls
 		 * back to waiting once the output pipe closes */
@@ -51,7 +171,10 @@ int subproc_start(const struct subproc_spec *spec, pid_t *pid, int *pidfd)
 	}
 	if (fd == -1) {
 		r = -errno;
-		kill(*pid, SIGKILL);
+		kill(child, SIGKILL);
+		while (waitpid(child, NULL, 0) == -1 && errno == EINTR)
+			;
+		*why = xasprintf("pidfd_open: %s", strerror(-r));
 		return r;
 	}
 	*pidfd = fd;
@@ -67,9 +190,10 @@ void subproc_kill(pid_t pid)
 		kill(pid, SIGKILL);
 }
 
-long subproc_peak_kb(pid_t pid)
+static long status_kb(pid_t pid, const char *field)
 {
 	char path[64], line[256];
+	size_t n = strlen(field);
 	long kb = 0;
 	FILE *f;
 
@@ -78,8 +202,20 @@ long subproc_peak_kb(pid_t pid)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return kb;
+}
+
+long subproc_peak_kb(pid_t pid)
+{
+	return status_kb(pid, "VmHWM");
+}
+
+long subproc_rss_kb(pid_t pid)
+{
+	return status_kb(pid, "VmRSS");
 }

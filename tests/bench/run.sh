@@ -100,8 +100,8 @@ PY
 echo "warm invoke with sh -c 'echo > invoke; cat invoke' (includes sh start): p50 $t_shell ms"
 # throughput: N concurrent callers, each its own descriptor for the whole
 # run (the same-fd conversation), on one function and spread over N
-# functions. With libfuse 3.14 the kernel serialises writes to one file,
-# so callers of one function run one at a time (README, "Known limit").
+# functions. Writers of one invoke file run in parallel (src/fschan.c),
+# each caller on its own environment up to --max-envs (default 10).
 for i in $(seq 2 32); do
 	mkdir "$MNT/functions/echo$i"
 	echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo$i/config.json"

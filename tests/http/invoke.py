@@ -36,7 +36,7 @@ done
 """
 create("raw", {"bootstrap": (RAW_BOOTSTRAP, 0o755)},
        runtime="provided.al2023", handler="x")
-create("echo", {"fn.py": PY_ECHO})
+create("echo", {"fn.py": PY_ECHO}, Timeout=60)  # slow under valgrind
 create("err", {"fn.py": "def handler(event, context):\n"
                "    print('about to fail')\n"
                "    raise ValueError('bad ' + str(event.get('n')))\n"})

@@ -15,8 +15,11 @@ ric_cases() {
 	need_ric "$v"
 	[ -n "$DAEMON_PID" ] || mount_fs
 	mkdir -p "$fn"
-	printf '#!/bin/sh\nexec %s/node_modules/.bin/aws-lambda-ric "$_HANDLER"\n' \
-		"$RIC" > "$fn/bootstrap"
+	# the client ships inside the package, as on AWS: the function sees
+	# only its code (/var/task), its layers (/opt) and the system
+	# shellcheck disable=SC2016
+	printf '#!/bin/sh\nexec "$LAMBDA_TASK_ROOT"/node_modules/.bin/aws-lambda-ric "$_HANDLER"\n' \
+		> "$fn/bootstrap"
 	chmod +x "$fn/bootstrap"
 	cat > "$fn/index.mjs" <<'JS'
 export const handler = async (event, context) => {
@@ -31,6 +34,7 @@ exports.handler = (event, context, callback) => {
 };
 JS
 	(cd "$fn" && zip -q ../ric.zip bootstrap index.mjs callback.js)
+	(cd "$RIC" && zip -qry -1 "$WORK/ric.zip" node_modules)
 	f=$MNT/functions/ric
 	mkdir "$f"
 	assert_true "$v: deploy" cp "$WORK/ric.zip" "$f/code.zip"

@@ -706,7 +706,7 @@ static void test_invocations(struct store *st)
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		static char ids[3][8];
+		static char ids[3][16];
 
 		snprintf(ids[i], sizeof(ids[i]), "id-%d", i);
 		v[i] = (struct store_invocation){
