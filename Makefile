@@ -80,7 +80,8 @@ $(BUILD)/bench/%: tests/bench/%.c
 DEB_PKGS = build-essential pkg-config libfuse3-dev fuse3 libcurl4-openssl-dev \
 	   libjansson-dev libarchive-dev libsqlite3-dev libmicrohttpd-dev \
 	   zip unzip rsync curl python3 shellcheck valgrind cmake \
-	   awscli python3-boto3 autoconf automake libtool make g++
+	   awscli python3-boto3 autoconf automake libtool make g++ \
+	   docker.io debootstrap
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \

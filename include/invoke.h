@@ -14,12 +14,17 @@
 
 struct invoker;
 struct registry;
+struct config_image;
 
 struct invoker_params {
 	struct registry *reg;
 	const char *state_dir;
 	int max_envs;	/* per function */
 	int idle_ttl;	/* seconds */
+	int executor;	/* enum config_executor: --executor */
+	const struct config_image *images; /* --image, borrowed until stop */
+	size_t nimages;
+	const char *docker_network; /* "host" (NULL) | "bridge" */
 	int history;	/* invocations kept per function */
 	/* Called (without locks) after lines were appended to a function's
 	 * log, at most every 50 ms per environment; may be NULL. */
@@ -93,6 +98,8 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 			   size_t *len);
 /* Number of live environments, for status. */
 size_t invoke_env_count(struct invoker *iv);
+/* Live environments run by one executor ("subprocess", "docker"). */
+size_t invoke_env_count_by(struct invoker *iv, const char *executor);
 /* How environments are isolated, for status (borrowed): "mount-namespace",
  * "user-namespace" or "none (why)". */
 const char *invoke_isolation(struct invoker *iv);

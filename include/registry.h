@@ -133,6 +133,12 @@ struct function_exec {
 	int memory_mb;
 	int reserved;	   /* ReservedConcurrentExecutions, -1 unset */
 	char revision[37]; /* changes with every deploy or config change */
+	bool is_image;	   /* PackageType Image */
+	char *image_uri;   /* ImageUri, NULL unset */
+	char **entrypoint; /* ImageConfig.EntryPoint, NULL-terminated; NULL */
+	char **command;	   /* ImageConfig.Command, likewise */
+	char *workdir;	   /* ImageConfig.WorkingDirectory or NULL */
+	char *executor;	   /* Tags["lambdafs:executor"] or NULL */
 };
 
 /* Fills *out (release with registry_function_exec_release). -ENOENT. */

@@ -683,8 +683,8 @@ static char *status_json(size_t *len)
 	http = json_pack("{s:s?, s:b}", "address",
 			 fs.http_address ? fs.http_address : fs.cfg->http,
 			 "listening", fs.http_address != NULL);
-	j = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:i, s:o, "
-		      "s:{s:b}, s:s, s:s?, s:s?}",
+	j = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:i, "
+		      "s:{s:I, s:I}, s:o, s:{s:b}, s:s, s:s?, s:s?}",
 		      "version", LAMBDAFS_VERSION, "pid", (int)getpid(),
 		      "executor", config_executor_name(fs.cfg->executor),
 		      "uptime_seconds",
@@ -692,7 +692,11 @@ static char *status_json(size_t *len)
 		      "state_dir", fs.cfg->state_dir, "mountpoint",
 		      fs.cfg->mountpoint, "functions", (json_int_t)nfn,
 		      "layers", (json_int_t)nly, "warm_envs",
-		      (int)invoke_env_count(fs.iv), "http", http,
+		      (int)invoke_env_count(fs.iv), "warm_envs_by_executor",
+		      "subprocess",
+		      (json_int_t)invoke_env_count_by(fs.iv, "subprocess"),
+		      "docker", (json_int_t)invoke_env_count_by(fs.iv, "docker"),
+		      "http", http,
 		      "docker", "reachable", docker_reachable(), "fuse",
 		      fs_fuse_version(), "isolation",
 		      fs.iv ? invoke_isolation(fs.iv) : NULL, "memory",

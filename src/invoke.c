@@ -3,7 +3,11 @@
  * invoke.c - warm pools and synchronous invocations (see invoke.h).
  *
  * An execution environment ("env") is one runtime process with its own
- * Runtime API server (rapi.c) on its own port.
+ * Runtime API server (rapi.c) on its own port. Where the process runs is
+ * an executor's business (executor.h): a host process group or a
+ * container, chosen per environment by pick_executor (--executor, and in
+ * auto mode the function's package type, tag and runtime). invoke.c only
+ * starts, stops and measures through it, and reads its output pipe.
  *
  *        env_spawn            first /next           answer posted
  *   (none) ----> STARTING ----------------> BUSY -------------------> IDLE
@@ -46,6 +50,8 @@
 
 #include "cgroup.h"
 #include "common.h"
+#include "config.h"
+#include "executor.h"
 #include "flog.h"
 #include "history.h"
 #include "invoke.h"
@@ -60,6 +66,7 @@
 #define ASYNC_WORKERS 4		/* Events run concurrently */
 #define ASYNC_ATTEMPTS 3	/* AWS: the first try and 2 retries */
 #define MAX_PAYLOAD (6 * 1024 * 1024)
+#define INIT_LIMIT_S 10		/* AWS's limit on a runtime's init phase */
 
 enum env_state { ENV_STARTING, ENV_IDLE, ENV_BUSY, ENV_DEAD };
 
@@ -82,10 +89,15 @@ struct env {
 	int users;		/* callers holding a pointer */
 	struct rapi *rapi;
 	uint16_t port;
+	const struct executor *x; /* where it runs; set by env_spawn */
+	struct exec_env *xe;	/* the executor's handle, NULL before */
 	pid_t pid;
 	int pidfd;
 	int outfd;		/* read end of the stdout/stderr pipe */
 	atomic_bool reading;	/* the reader holds output not yet logged */
+	_Atomic int64_t last_read_ns; /* when the reader last got output */
+	_Atomic int64_t end_ns;	/* END of the last invocation logged; 0 while
+				 * one runs (see drain_output) */
 	struct flog_tap tap;	/* the current invocation's log lines */
 	pthread_t reader;
 	bool reader_started;
@@ -124,6 +136,11 @@ struct invoker {
 	char *runtimes_dir;
 	int max_envs;
 	int idle_ttl;
+	_Atomic int64_t late_ns; /* learned output lag, see drain_output */
+	enum config_executor mode;
+	struct executor *docker; /* NULL in subprocess mode */
+	const struct config_image *images; /* --image, borrowed */
+	size_t nimages;
 	void (*on_log)(const char *name, void *arg);
 	void *on_log_arg;
 	enum sandbox_mode sandbox;	/* probed at start */
@@ -266,6 +283,31 @@ static void log_runtime_line(struct flog *l, struct flog_tap *tap,
 }
 
 /*
+ * Output of an executor with lag (docker) that arrives shortly after its
+ * invocation's END tells how late output can be: drain_output waits
+ * twice that from then on (capped at LATE_MAX), and the figure decays
+ * again while output keeps its order. Output much later than END is a
+ * background thread's, not lag, and teaches nothing.
+ */
+#define LATE_MAX (20 * 1000000LL)
+
+static void note_late_output(struct env *e)
+{
+	int64_t end = atomic_load(&e->end_ns), late, cur;
+
+	if (!end || !e->x || !e->x->ops->output_lag_ns ||
+	    util_mono_ns() - end > LATE_MAX)
+		return;
+	late = 2 * (util_mono_ns() - end + e->x->ops->output_lag_ns);
+	if (late > LATE_MAX)
+		late = LATE_MAX;
+	cur = atomic_load(&e->iv->late_ns);
+	while (late > cur &&
+	       !atomic_compare_exchange_weak(&e->iv->late_ns, &cur, late))
+		;
+}
+
+/*
  * Without a memory cgroup, MemorySize is enforced by watching the
  * runtime's resident set (its children are not counted).
  */
@@ -292,7 +334,7 @@ static void *env_reader(void *arg)
 	size_t used = 0;
 	struct pollfd pfd[2];
 	bool out_open = true, proc_open = e->pidfd >= 0;
-	bool watch = !e->cg && e->memory_mb > 0;
+	bool watch = !e->cg && e->memory_mb > 0 && e->x == &exec_subproc;
 	int64_t last_note = 0, last_watch = 0;
 
 	pfd[0].fd = e->outfd;
@@ -351,14 +393,13 @@ static void *env_reader(void *arg)
 					used = 0;
 				}
 			}
+			atomic_store(&e->last_read_ns, util_mono_ns());
+			note_late_output(e);
 			atomic_store(&e->reading, false);
 		}
 		if (proc_open && pfd[1].revents) {
-			int status = 0;
+			int status = e->x->ops->reap(e->x->ctx, e->xe);
 
-			while (waitpid(e->pid, &status, 0) == -1 &&
-			       errno == EINTR)
-				;
 			proc_open = false;
 			pthread_mutex_lock(&iv->lock);
 			e->exited = true;
@@ -370,16 +411,15 @@ static void *env_reader(void *arg)
 			pthread_cond_broadcast(&iv->cond);
 			pthread_mutex_unlock(&iv->lock);
 			/* children of the runtime may hold the pipe open */
-			subproc_kill(e->pid);
+			e->x->ops->stop(e->x->ctx, e->xe);
 		}
 	}
 	if (e->pidfd < 0) {
 		/* no pidfd: the output closed, so the runtime is gone */
-		int status = 0;
+		int status;
 
-		subproc_kill(e->pid);
-		while (waitpid(e->pid, &status, 0) == -1 && errno == EINTR)
-			;
+		e->x->ops->stop(e->x->ctx, e->xe);
+		status = e->x->ops->reap(e->x->ctx, e->xe);
 		pthread_mutex_lock(&iv->lock);
 		e->exited = true;
 		e->status = status;
@@ -451,6 +491,7 @@ static char *error_json(const char *type, const char *fmt, ...)
  * layers merged at /opt) or, without one, the real directories.
  */
 struct env_view {
+	bool container;		/* docker: the AWS paths inside the image */
 	bool isolated;
 	const char *task_root;
 	const char *runtime_dir;
@@ -460,10 +501,17 @@ struct env_view {
 static void env_view_init(struct env_view *v, const struct invoker *iv,
 			  const struct env *e, const struct function_exec *fe)
 {
-	v->isolated = iv->sandbox != SANDBOX_NONE;
-	v->task_root = v->isolated ? SANDBOX_TASK_ROOT : fe->code_dir;
-	v->runtime_dir = v->isolated ? SANDBOX_RUNTIME_DIR : iv->runtimes_dir;
-	v->tmp_dir = v->isolated ? SANDBOX_TMP : e->tmpdir;
+	v->container = e->x && e->x != &exec_subproc;
+	v->isolated = v->container || iv->sandbox != SANDBOX_NONE;
+	v->task_root = v->container   ? "/var/task"
+		       : v->isolated ? SANDBOX_TASK_ROOT
+				     : fe->code_dir;
+	v->runtime_dir = v->container	? "/var/runtime"
+			 : v->isolated ? SANDBOX_RUNTIME_DIR
+				       : iv->runtimes_dir;
+	v->tmp_dir = v->container   ? "/tmp"
+		     : v->isolated ? SANDBOX_TMP
+				   : e->tmpdir;
 }
 
 /*
@@ -638,7 +686,17 @@ static void env_build(const struct env_view *v, const struct env *e,
 			memmove(stream + i, stream + i + 1, strlen(stream + i));
 		else
 			i++;
-	if (v->isolated) {
+	if (v->container) {
+		/* the AWS layout (LAMBDA-CONTRACT.md §3); an image function's
+		 * own PATH and library path stay as its image sets them */
+		if (!fe->is_image) {
+			envv_add(ev, "PATH=/var/lang/bin:/usr/local/bin:"
+				     "/usr/bin/:/bin:/opt/bin");
+			envv_add(ev, "LD_LIBRARY_PATH=/var/lang/lib:/lib64:"
+				     "/usr/lib64:/var/runtime:/var/runtime/lib:"
+				     "/var/task:/var/task/lib:/opt/lib");
+		}
+	} else if (v->isolated) {
 		/* AWS's values (LAMBDA-CONTRACT.md §3) */
 		envv_add(ev, "PATH=/usr/local/bin:/usr/bin/:/bin:/opt/bin");
 		envv_add(ev, "LD_LIBRARY_PATH=/lib64:/usr/lib64:%s:%s/lib:"
@@ -673,11 +731,15 @@ static void env_build(const struct env_view *v, const struct env *e,
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
 		envv_add(ev, "PYTHONUNBUFFERED=1");
 		envv_add(ev, "PYTHONDONTWRITEBYTECODE=1");
-		if (v->isolated)
+		if (v->isolated && !v->container)
 			envv_add(ev, "PYTHONPATH=%s", v->runtime_dir);
 	} else if (family && !strcmp(family, "node")) {
 		envv_add(ev, "AWS_EXECUTION_ENV=AWS_Lambda_%s", fe->runtime);
-		if (v->isolated)
+		if (v->container)
+			envv_add(ev, "NODE_PATH=/opt/nodejs/node_modules:"
+				     "/var/runtime/node_modules:/var/runtime:"
+				     "/var/task");
+		else if (v->isolated)
 			envv_add(ev, "NODE_PATH=/opt/nodejs/node%d/node_modules:"
 				 "/opt/nodejs/node_modules:%s/node_modules",
 				 node_major(fe->runtime), v->runtime_dir);
@@ -688,7 +750,9 @@ static void env_build(const struct env_view *v, const struct env *e,
 				 fe->nlayers ? "/nodejs/node_modules:" : "",
 				 fe->code_dir);
 	}
-	envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
+	/* an image's entrypoint sets _HANDLER from its command */
+	if (!fe->is_image)
+		envv_add(ev, "_HANDLER=%s", fe->handler ? fe->handler : "");
 	envv_add(ev, "LAMBDA_TASK_ROOT=%s", v->task_root);
 	envv_add(ev, "LAMBDA_RUNTIME_DIR=%s", v->runtime_dir);
 	envv_add(ev, "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fe->name);
@@ -706,6 +770,188 @@ static void env_build(const struct env_view *v, const struct env *e,
 }
 
 /*
+ * The image of a runtime in a container: --image RUNTIME=REF, else AWS's
+ * base image public.ecr.aws/lambda/<language>:<version> (python3.12 ->
+ * python:3.12, nodejs20.x -> nodejs:20, provided.al2023 ->
+ * provided:al2023, java21 -> java:21). Caller frees.
+ */
+static char *runtime_image(const struct invoker *iv, const char *runtime)
+{
+	size_t i, n;
+	char *ver;
+
+	for (i = 0; i < iv->nimages; i++)
+		if (!strcmp(iv->images[i].runtime, runtime))
+			return xstrdup(iv->images[i].ref);
+	if (!strncmp(runtime, "provided", 8))
+		return xasprintf("public.ecr.aws/lambda/provided:%s",
+				 runtime[8] == '.' ? runtime + 9 : "alami");
+	n = strspn(runtime, "abcdefghijklmnopqrstuvwxyz");
+	ver = xstrdup(runtime + n);
+	if (strlen(ver) > 2 && !strcmp(ver + strlen(ver) - 2, ".x"))
+		ver[strlen(ver) - 2] = '\0';
+	{
+		char *img = xasprintf("public.ecr.aws/lambda/%.*s:%s", (int)n,
+				      runtime, *ver ? ver : "latest");
+
+		free(ver);
+		return img;
+	}
+}
+
+/* What a container runs: the image, and entrypoint/command overrides
+ * (NULL = the image's own). Strings borrowed from fe except image. */
+struct ctr_cmd {
+	char *image;
+	const char *const *entrypoint;
+	const char *const *cmd;
+	const char *workdir;
+	const char *one[2];	/* storage for a one-word entrypoint/cmd */
+	const char *none[1];	/* an empty command */
+};
+
+/*
+ * Works out the container of fe (DESIGN.md §3): an Image function runs
+ * its ImageUri with its ImageConfig; a zip function the runtime's image
+ * with the handler as command (AWS base images' entrypoint takes it), or
+ * for provided runtimes the bootstrap as entrypoint. Returns 0, or
+ * -ENOEXEC with *why set.
+ */
+static int container_command(struct invoker *iv,
+			     const struct function_exec *fe,
+			     struct ctr_cmd *cc, char **why)
+{
+	const char *family = runtime_family(fe->runtime);
+	char *p;
+	size_t i;
+
+	memset(cc, 0, sizeof(*cc));
+	if (fe->is_image && !fe->image_uri) {
+		*why = error_json("Runtime.InvalidEntrypoint",
+				  "function '%s' is PackageType Image but has "
+				  "no ImageUri: set it in config.json, e.g. "
+				  "{\"ImageUri\": \"my-function:latest\"}",
+				  fe->name);
+		return -ENOEXEC;
+	}
+	if (fe->is_image) {
+		cc->image = xstrdup(fe->image_uri);
+		cc->entrypoint = (const char *const *)fe->entrypoint;
+		cc->cmd = (const char *const *)fe->command;
+		cc->workdir = fe->workdir;
+		return 0;
+	}
+	if (!fe->code_dir) {
+		*why = error_json("Runtime.InvalidEntrypoint",
+				  "function '%s' has no code: copy a zip to "
+				  "functions/%s/code.zip",
+				  fe->name, fe->name);
+		return -ENOEXEC;
+	}
+	if (!fe->runtime) {
+		*why = error_json("Runtime.Unknown",
+				  "function '%s' has no Runtime: set it in "
+				  "config.json",
+				  fe->name);
+		return -ENOEXEC;
+	}
+	cc->image = runtime_image(iv, fe->runtime);
+	if (family && !strcmp(family, "provided")) {
+		/* the same search as AWS: /var/task, then /opt */
+		p = xasprintf("%s/bootstrap", fe->code_dir);
+		cc->one[0] = "/var/task/bootstrap";
+		for (i = fe->nlayers; access(p, F_OK) != 0 && i > 0; i--) {
+			free(p);
+			p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
+			cc->one[0] = "/opt/bootstrap";
+		}
+		if (access(p, F_OK) != 0) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "Couldn't find valid bootstrap(s): "
+					  "[/var/task/bootstrap "
+					  "/opt/bootstrap]");
+			free(p);
+			free(cc->image);
+			cc->image = NULL;
+			return -ENOEXEC;
+		}
+		/* the same file, bind-mounted: fail as a subprocess would */
+		if (access(p, X_OK) != 0) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "bootstrap is not executable: zip "
+					  "it with its x bit (chmod +x "
+					  "bootstrap; zip ...)");
+			free(p);
+			free(cc->image);
+			cc->image = NULL;
+			return -ENOEXEC;
+		}
+		free(p);
+		cc->entrypoint = cc->one;
+		cc->cmd = cc->none;
+		return 0;
+	}
+	cc->one[0] = fe->handler ? fe->handler : "";
+	cc->cmd = cc->one;
+	return 0;
+}
+
+/* Whether this host can run fe as a subprocess. */
+static bool host_runs(const struct function_exec *fe)
+{
+	const char *family = runtime_family(fe->runtime);
+	char *p;
+
+	if (fe->is_image || !family)
+		return false;
+	if (!strcmp(family, "provided"))
+		return true;
+	p = find_in_path(!strcmp(family, "python") ? "python3" : "node");
+	free(p);
+	return p != NULL;
+}
+
+/*
+ * The executor of fe (DESIGN.md §3): the daemon's --executor, or in auto
+ * mode docker for Image functions, the tag lambdafs:executor=docker or a
+ * runtime the host lacks. Returns 0, or -ENOEXEC with *why set.
+ */
+static int pick_executor(struct invoker *iv, const struct function_exec *fe,
+			 const struct executor **x, char **why)
+{
+	bool docker;
+
+	switch (iv->mode) {
+	case EXECUTOR_DOCKER:
+		docker = true;
+		break;
+	case EXECUTOR_AUTO:
+		if (fe->is_image)
+			docker = true;
+		else if (fe->executor)
+			docker = !strcmp(fe->executor, "docker");
+		else
+			docker = !host_runs(fe);
+		break;
+	case EXECUTOR_SUBPROCESS:
+	default:
+		docker = false;
+		if (fe->is_image) {
+			*why = error_json("Runtime.InvalidEntrypoint",
+					  "function '%s' is PackageType Image: "
+					  "images run in containers; mount "
+					  "with --executor docker or auto",
+					  fe->name);
+			return -ENOEXEC;
+		}
+		break;
+	}
+	*x = docker ? iv->docker : &exec_subproc;
+	ASSERT(*x);
+	return 0;
+}
+
+/*
  * Starts an environment for fe: its Runtime API first (clients give up
  * connecting after 1 s), then the process. Called without iv->lock; e is
  * STARTING and owned by the caller. Returns 0 or -errno with *why set.
@@ -714,18 +960,27 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		     const struct function_exec *fe, char **why)
 {
 	struct subproc_spec spec;
+	struct exec_spec xs = { 0 };
+	struct exec_env *xe = NULL;
+	struct ctr_cmd cc = { 0 };
 	struct env_view view;
 	struct envv ev = { 0 };
 	struct sandbox *sb = NULL;
-	char *path = NULL, *arg1 = NULL, *msg = NULL;
+	char *path = NULL, *arg1 = NULL, *msg = NULL, *xwhy = NULL;
 	char *argv[3];
 	int pfd[2] = { -1, -1 };
 	int r;
 
+	r = pick_executor(iv, fe, &e->x, why);
+	if (r < 0)
+		return r;
 	e->tmpdir = xasprintf("%s/run/%s/%u/tmp", iv->state_dir, fe->name,
 			      e->id);
 	env_view_init(&view, iv, e, fe);
-	r = env_command(&view, fe, &path, &arg1, why);
+	if (view.container)
+		r = container_command(iv, fe, &cc, why);
+	else
+		r = env_command(&view, fe, &path, &arg1, why);
 	if (r < 0)
 		return r;
 	util_rm_rf(e->tmpdir);
@@ -735,7 +990,7 @@ static int env_spawn(struct invoker *iv, struct env *e,
 				  strerror(-r));
 		goto out;
 	}
-	if (view.isolated) {
+	if (view.isolated && !view.container) {
 		struct sandbox_layout l = {
 			.task_dir = fe->code_dir,
 			.layer_dirs = fe->layer_dirs,
@@ -753,7 +1008,7 @@ static int env_spawn(struct invoker *iv, struct env *e,
 			goto out;
 		}
 	}
-	if (iv->cgroups) {
+	if (iv->cgroups && !view.container) {
 		char name[96];
 
 		/* on failure (logged) the reader watches RSS instead */
@@ -783,10 +1038,26 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	spec.out_fd = pfd[1];
 	spec.sandbox = sb;
 	spec.cgroup_fd = cgroup_procs_fd(e->cg);
+	xs.fe = fe;
+	xs.env_id = e->id;
+	xs.proc = &spec;
+	xs.image = cc.image;
+	xs.entrypoint = cc.entrypoint;
+	xs.cmd = cc.cmd;
+	xs.workdir = cc.workdir;
+	xs.tmp_dir = e->tmpdir;
 	e->spawned_ns = util_mono_ns();
-	r = subproc_start(&spec, &e->pid, &e->pidfd, &msg);
+	r = e->x->ops->start(e->x->ctx, &xs, &xe, &e->pid, &e->pidfd,
+			     &xwhy);
+	pthread_mutex_lock(&iv->lock);
+	e->xe = xe; /* others look at it under the lock */
+	pthread_mutex_unlock(&iv->lock);
 	close(pfd[1]);
 	pfd[1] = -1;
+	if (r < 0 && xwhy) {
+		*why = xwhy;
+		goto out;
+	}
 	if (r < 0) {
 		/* AWS: "Error: fork/exec /var/task/bootstrap: ..." */
 		*why = error_json("Runtime.InvalidEntrypoint",
@@ -808,15 +1079,17 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	}
 	if (r < 0) {
-		subproc_kill(e->pid);
+		e->x->ops->stop(e->x->ctx, e->xe);
 		*why = error_json("Sandbox.Failure", "pthread_create: %s",
 				  strerror(-r));
 		goto out;
 	}
 	e->reader_started = true;
-	log_debug("function '%s': environment %u started (pid %d, port %u)",
-		  fe->name, e->id, (int)e->pid, e->port);
+	log_debug("function '%s': environment %u started (%s, pid %d, "
+		  "port %u)",
+		  fe->name, e->id, e->x->ops->name, (int)e->pid, e->port);
 out:
+	free(cc.image);
 	if (pfd[0] != -1)
 		close(pfd[0]);
 	if (pfd[1] != -1)
@@ -835,19 +1108,21 @@ static void env_kill_locked(struct env *e)
 		e->state = ENV_DEAD;
 		e->pool->nlive--;
 	}
-	if (e->pid > 0 && !e->exited)
-		subproc_kill(e->pid);
+	if (e->xe && !e->exited)
+		e->x->ops->stop(e->x->ctx, e->xe);
 	pthread_cond_broadcast(&e->iv->cond);
 }
 
 /* Frees a DEAD env nobody uses. Called without iv->lock. */
 static void env_destroy(struct env *e)
 {
-	if (e->pid > 0 && !e->exited)
-		subproc_kill(e->pid);
+	if (e->xe && !e->exited)
+		e->x->ops->stop(e->x->ctx, e->xe);
 	rapi_stop(e->rapi);
 	if (e->reader_started)
 		pthread_join(e->reader, NULL);
+	if (e->xe)
+		e->x->ops->release(e->x->ctx, e->xe);
 	if (e->outfd > 0)
 		close(e->outfd);
 	if (e->pidfd > 0)
@@ -932,7 +1207,17 @@ static void *reaper_main(void *arg)
 /* Max Memory Used so far, in KiB: the cgroup's peak, else VmHWM. */
 static long env_peak_kb(const struct env *e)
 {
-	long kb = cgroup_peak_kb(e->cg);
+	long kb;
+
+	if (e->x && e->x != &exec_subproc) {
+		/* the container's own cgroup, read by its executor */
+		struct exec_usage u = { 0 };
+
+		if (e->xe)
+			e->x->ops->measure(e->x->ctx, e->xe, &u);
+		return u.peak_kb;
+	}
+	kb = cgroup_peak_kb(e->cg);
 
 	if (kb < 0)
 		kb = e->pid > 0 && !e->exited ? subproc_peak_kb(e->pid) : 0;
@@ -942,6 +1227,13 @@ static long env_peak_kb(const struct env *e)
 /* Whether the environment went over MemorySize. */
 static bool env_oom(const struct env *e)
 {
+	if (e->x && e->x != &exec_subproc) {
+		struct exec_usage u = { 0 };
+
+		if (e->xe)
+			e->x->ops->measure(e->x->ctx, e->xe, &u);
+		return u.oom;
+	}
 	return e->oom || cgroup_oom_kills(e->cg) > 0;
 }
 
@@ -1021,6 +1313,9 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 	iv->runtimes_dir = find_runtimes_dir();
 	iv->max_envs = p->max_envs;
 	iv->idle_ttl = p->idle_ttl;
+	iv->mode = p->executor;
+	iv->images = p->images;
+	iv->nimages = p->nimages;
 	iv->on_log = p->on_log;
 	iv->on_log_arg = p->arg;
 	invoker_probe(iv);
@@ -1068,6 +1363,22 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 			iv->nasync_workers++;
 	}
 	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r == 0 && iv->mode != EXECUTOR_SUBPROCESS) {
+		struct exec_docker_params dp = {
+			.host = NULL,
+			.owner = iv->state_dir,
+			.network = p->docker_network,
+		};
+
+		r = exec_docker_new(&dp, &iv->docker);
+		if (r < 0) {
+			pthread_mutex_lock(&iv->lock);
+			iv->stopping = true;
+			pthread_cond_broadcast(&iv->cond);
+			pthread_mutex_unlock(&iv->lock);
+			pthread_join(iv->reaper, NULL);
+		}
+	}
 	if (r < 0) {
 		invoker_stop(iv);
 		return r;
@@ -1129,6 +1440,7 @@ void invoker_stop(struct invoker *iv)
 	}
 	history_close(iv->history);
 	pthread_cond_destroy(&iv->acond);
+	exec_docker_free(iv->docker);
 	pthread_cond_destroy(&iv->cond);
 	pthread_mutex_destroy(&iv->lock);
 	cgroup_parent_close(iv->cgroups); /* every env's cgroup is gone */
@@ -1317,20 +1629,41 @@ static char *exit_reason(const char *id, int status)
  * until the reader has logged everything already written to the pipe, so
  * a function's output always lands between its START and END, as on AWS.
  * The reader sets e->reading before read() empties the pipe, so "pipe
- * empty and not reading" means nothing is in flight. Bounded: a runtime
- * whose children keep writing cannot hold the caller.
+ * empty and not reading" means nothing is in flight. Output of a
+ * container travels through dockerd and may still be on its way: for
+ * such executors also wait until the pipe has been quiet for their lag
+ * (ten times that after a cold start), or the lag learned from output
+ * that came after END (note_late_output). Bounded: a runtime whose
+ * children keep writing cannot hold the caller.
  */
-static void drain_output(struct env *e)
+static void drain_output(struct env *e, bool cold)
 {
-	int64_t until = util_mono_ns() + 100 * 1000000LL;
+	int64_t start = util_mono_ns(), until = start + 100 * 1000000LL;
+	int64_t quiet = e->x ? e->x->ops->output_lag_ns : 0;
+	int64_t learned = atomic_load(&e->iv->late_ns);
 	int pending;
+
+	if (quiet && learned > quiet)
+		quiet = learned;
+	if (learned) /* decays by 1/32 per invocation */
+		atomic_compare_exchange_strong(&e->iv->late_ns, &learned,
+					       learned - learned / 32);
+
+	/* a fresh output path (a new attach) lags more; a cold start
+	 * takes far longer than this anyway */
+	if (cold)
+		quiet *= 10;
 
 	if (e->outfd < 0)
 		return;
 	while (util_mono_ns() < until) {
 		if (ioctl(e->outfd, FIONREAD, &pending) == -1)
 			return;
-		if (pending == 0 && !atomic_load(&e->reading))
+		/* an executor whose output arrives late (through dockerd)
+		 * must also have been quiet for a while */
+		if (pending == 0 && !atomic_load(&e->reading) &&
+		    util_mono_ns() - start >= quiet &&
+		    util_mono_ns() - atomic_load(&e->last_read_ns) >= quiet)
 			return;
 		usleep(100);
 	}
@@ -1406,6 +1739,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	int64_t t0, t_end, deadline_ns, init_ns = 0;
 	double dur_ms;
 	long peak_kb;
+	struct exec_usage usage = { 0 };
 	bool fresh = false, cold;
 	int r;
 
@@ -1457,6 +1791,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	e->cur = inv;
 	pthread_mutex_unlock(&iv->lock);
 	flog_tap_arm(&e->tap);
+	atomic_store(&e->end_ns, 0);
 	flog_tap_printf(p->log, &e->tap, "START RequestId: %s Version: $LATEST",
 			inv->id);
 	ri.request_id = inv->id;
@@ -1468,13 +1803,32 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	r = rapi_dispatch(e->rapi, &ri);
 
 	pthread_mutex_lock(&iv->lock);
-	while (r == 0 && !inv->done && !e->exited && !e->init_error &&
-	       e->state != ENV_DEAD && util_mono_ns() < deadline_ns &&
-	       !is_interrupted(opts))
+	/*
+	 * As on AWS, a cold start's init does not count against Timeout:
+	 * the runtime gets max(Timeout, INIT_LIMIT) to reach its first
+	 * /next, then Timeout from there. (A container can take a second
+	 * to start on a loaded machine.)
+	 */
+	if (cold)
+		deadline_ns = t0 + (int64_t)(fe.timeout_s > INIT_LIMIT_S
+						     ? fe.timeout_s
+						     : INIT_LIMIT_S) *
+					   1000000000;
+	for (;;) {
+		if (cold && e->ready_ns)
+			deadline_ns = e->ready_ns +
+				      (int64_t)fe.timeout_s * 1000000000;
+		if (r != 0 || inv->done || e->exited || e->init_error ||
+		    e->state == ENV_DEAD || util_mono_ns() >= deadline_ns ||
+		    is_interrupted(opts))
+			break;
 		timed_wait_locked(iv, deadline_ns);
+	}
 	t_end = util_mono_ns();
 	if (cold && e->ready_ns)
 		init_ns = e->ready_ns - e->spawned_ns;
+	if (e->xe)
+		e->x->ops->measure(e->x->ctx, e->xe, &usage);
 	peak_kb = env_peak_kb(e);
 	if (r < 0) {
 		payload = error_json("Sandbox.Failure",
@@ -1520,6 +1874,15 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		status = "error";
 		etype = "Runtime.InitError";
 		env_kill_locked(e);
+	} else if ((e->exited || e->state == ENV_DEAD) && usage.why_ended) {
+		payload = error_json("Runtime.ExitError",
+				     "RequestId: %s Error: %s", inv->id,
+				     usage.why_ended);
+		res->err = -EREMOTEIO;
+		res->function_error = true;
+		status = "error";
+		etype = "Runtime.ExitError";
+		env_kill_locked(e);
 	} else if (e->exited || e->state == ENV_DEAD) {
 		payload = exit_reason(inv->id, e->status);
 		res->err = -EREMOTEIO;
@@ -1560,8 +1923,9 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	dur_ms = (double)(t_end - t0 - init_ns) / 1e6;
 	if (dur_ms < 0)
 		dur_ms = 0;
-	drain_output(e);
+	drain_output(e, cold);
 	flog_tap_printf(p->log, &e->tap, "END RequestId: %s", inv->id);
+	atomic_store(&e->end_ns, util_mono_ns());
 	{
 		char init[64] = "", st[128] = "";
 
@@ -1970,6 +2334,22 @@ size_t invoke_env_count(struct invoker *iv)
 	return n;
 }
 
+size_t invoke_env_count_by(struct invoker *iv, const char *executor)
+{
+	struct pool *p;
+	struct env *e;
+	size_t n = 0;
+
+	pthread_mutex_lock(&iv->lock);
+	for (p = iv->pools; p; p = p->next)
+		for (e = p->envs; e; e = e->next)
+			if (e->state != ENV_DEAD && e->x &&
+			    !strcmp(e->x->ops->name, executor))
+				n++;
+	pthread_mutex_unlock(&iv->lock);
+	return n;
+}
+
 size_t invoke_instances(struct invoker *iv, const char *name, unsigned **ids)
 {
 	struct pool *p;
@@ -2003,19 +2383,26 @@ char *invoke_instance_json(struct invoker *iv, const char *name, unsigned id,
 	for (e = p ? p->envs : NULL; e; e = e->next) {
 		if (e->id != id || e->state == ENV_DEAD)
 			continue;
+		const char *what = NULL;
+
 		util_format_iso_time(wall - (now - e->spawned_ns) / 1000000,
 				     since);
-		j = json_pack("{s:i, s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:s}",
-			      "id", (int)e->id, "executor", "subprocess",
-			      "pid", (int)e->pid, "state", states[e->state],
-			      "port", (int)e->port, "since", since,
-			      "peak_rss_kb", (json_int_t)env_peak_kb(e),
+		/* e->xe is set once STARTING is over (env_spawn) */
+		if (e->xe && e->x->ops->describe)
+			what = e->x->ops->describe(e->x->ctx, e->xe);
+		j = json_pack("{s:i, s:s, s:i, s:s, s:i, s:s, s:I, s:I, s:s, "
+			      "s:s?}",
+			      "id", (int)e->id, "executor",
+			      e->x ? e->x->ops->name : "pending", "pid",
+			      (int)e->pid, "state", states[e->state], "port",
+			      (int)e->port, "since", since, "peak_rss_kb",
+			      (json_int_t)env_peak_kb(e),
 			      "idle_ms",
 			      (json_int_t)(e->state == ENV_IDLE
 						   ? (now - e->idle_since_ns) /
 							     1000000
 						   : 0),
-			      "revision", e->revision);
+			      "revision", e->revision, "container", what);
 		break;
 	}
 	pthread_mutex_unlock(&iv->lock);

@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "docker.h"
 #include "bundle.h"
 #include "cgroup.h"
 #include "fs.h"
@@ -145,6 +146,10 @@ int main(int argc, char **argv)
 	sp.p.max_envs = cfg.max_envs;
 	sp.p.idle_ttl = cfg.idle_ttl;
 	sp.p.history = cfg.history;
+	sp.p.executor = (int)cfg.executor;
+	sp.p.images = cfg.images;
+	sp.p.nimages = cfg.nimages;
+	sp.p.docker_network = cfg.docker_network;
 	sp.p.on_log = fs_note_log;
 	status = fs_main(reg, &cfg, start_invoker, &sp);
 out:
@@ -163,7 +168,6 @@ static int print_check(const struct config *cfg)
 	static const char *const probes[][2] = {
 		{ "python3", "/usr/bin/python3" },
 		{ "node", "/usr/bin/node" },
-		{ "docker socket", "/var/run/docker.sock" },
 		{ "fusermount3", "/usr/bin/fusermount3" },
 		{ "/dev/fuse", "/dev/fuse" },
 		{ "user namespaces", "/proc/self/ns/user" },
@@ -193,5 +197,21 @@ static int print_check(const struct config *cfg)
 	       why ? why : cgroup_parent_path(parent));
 	cgroup_parent_close(parent);
 	free(why);
+	{
+		/* the real thing: connect and negotiate, as invocations do */
+		const char *host = getenv("DOCKER_HOST");
+		struct docker *d = NULL;
+		int r = docker_open(NULL, &d);
+
+		if (!host || !*host)
+			host = "unix:///var/run/docker.sock";
+		if (r == 0)
+			printf("%-16s reachable (%s, API %s)\n", "docker", host,
+			       docker_api_version(d));
+		else
+			printf("%-16s not reachable (%s: %s)\n", "docker", host,
+			       strerror(-r));
+		docker_close(d);
+	}
 	return 0;
 }

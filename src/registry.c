@@ -1307,9 +1307,30 @@ int registry_function_layer_dirs(struct registry *reg, const char *name,
 	return (int)out;
 }
 
+/* A JSON array of strings as a NULL-terminated vector; NULL if absent. */
+static char **strv_of(const json_t *a)
+{
+	char **v;
+	size_t i, n = 0;
+
+	if (!json_is_array(a))
+		return NULL;
+	v = xcalloc(json_array_size(a) + 1, sizeof(*v));
+	for (i = 0; i < json_array_size(a); i++)
+		if (json_is_string(json_array_get(a, i)))
+			v[n++] = xstrdup(json_string_value(json_array_get(a, i)));
+	return v;
+}
+
+static char *str_dup_of(const json_t *s)
+{
+	return json_is_string(s) ? xstrdup(json_string_value(s)) : NULL;
+}
+
 int registry_function_exec(struct registry *reg, const char *name,
 			   struct function_exec *out)
 {
+	const json_t *ic;
 	json_t *vars, *v, *rc;
 	const char *key;
 	struct fn *f;
@@ -1350,8 +1371,28 @@ int registry_function_exec(struct registry *reg, const char *name,
 	rc = json_object_get(f->conf, "ReservedConcurrentExecutions");
 	out->reserved = json_is_integer(rc) ? (int)json_integer_value(rc) : -1;
 	memcpy(out->revision, f->revision, sizeof(out->revision));
+	out->is_image = json_is_string(json_object_get(f->conf, "PackageType")) &&
+			!strcmp(json_string_value(json_object_get(
+					f->conf, "PackageType")),
+				"Image");
+	out->image_uri = str_dup_of(json_object_get(f->conf, "ImageUri"));
+	ic = json_object_get(f->conf, "ImageConfig");
+	out->entrypoint = strv_of(json_object_get(ic, "EntryPoint"));
+	out->command = strv_of(json_object_get(ic, "Command"));
+	out->workdir = str_dup_of(json_object_get(ic, "WorkingDirectory"));
+	out->executor = str_dup_of(json_object_get(
+		json_object_get(f->conf, "Tags"), "lambdafs:executor"));
 	pthread_mutex_unlock(&reg->lock);
 	return 0;
+}
+
+static void strv_free(char **v)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 void registry_function_exec_release(struct function_exec *fe)
@@ -1365,6 +1406,11 @@ void registry_function_exec_release(struct function_exec *fe)
 	free(fe->code_dir);
 	registry_free_strv(fe->layer_dirs, fe->nlayers);
 	registry_free_strv(fe->env, fe->nenv);
+	free(fe->image_uri);
+	strv_free(fe->entrypoint);
+	strv_free(fe->command);
+	free(fe->workdir);
+	free(fe->executor);
 	memset(fe, 0, sizeof(*fe));
 }
 

@@ -12,12 +12,14 @@ MNT=$WORK/mnt
 STATE=$WORK/state
 mkdir -p "$MNT"
 PID=
+. "$TOP/tests/lib/dockerd.sh"
 cleanup() {
 	[ -n "$PID" ] && { fusermount3 -u "$MNT" 2>/dev/null; wait "$PID" 2>/dev/null; }
+	docker_down
 	rm -rf "$WORK" /dev/shm/lambdafs-bench.zip
 }
 trap cleanup EXIT
-start() { # [--http ADDR:PORT]
+start() { # [--http ADDR:PORT] [--executor ...] extra daemon args
 	"$LAMBDAFS" -f --state-dir "$STATE" --http off "$@" "$MNT" >>"$WORK/daemon.log" 2>&1 &
 	PID=$!
 	for _ in $(seq 1 200); do [ -e "$MNT/status" ] && return 0; sleep 0.05; done
@@ -174,4 +176,33 @@ if [ -n "$NODE" ]; then
 else
 	echo "cold start node: not measured, node not installed"
 fi
+stop
+
+# docker: `docker run --rm` of the same image (the floor: container start
+# plus interpreter start), our cold start, our warm invoke
+if ! docker_up; then
+	echo "docker: not measured: $DOCKER_WHY"
+	exit 0
+fi
+if ! "$TOP/tests/lib/mkimage.sh" images >"$WORK/mkimage.log" 2>&1; then
+	echo "docker: not measured: cannot build the test images (see tests/lib/mkimage.sh)"
+	exit 0
+fi
+IMG=lambdafs-test/python:3.11
+docker run --rm --network host --init --entrypoint /usr/bin/python3 "$IMG" -c pass
+t_floor=$(median 5 docker run --rm --network host --init --entrypoint /usr/bin/python3 "$IMG" -c pass)
+start --executor docker --image "python3.11=$IMG"
+D=$MNT/functions/echo
+: > "$STATE/logs/functions/echo.log"
+walls=()
+for i in 1 2 3 4 5; do
+	echo "{\"Description\": \"docker cold $i\"}" > "$D/config.json"
+	s=$(date +%s.%N); echo '{}' > "$D/invoke"; e=$(date +%s.%N)
+	walls+=("$(python3 -c "print($e-$s)")")
+done
+t_cold=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 3p)
+init=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/echo.log" | awk '{print $3}' | sort -n | sed -n 3p)
+echo "docker cold start (config change, then echo > invoke; median of 5): $(ms "$t_cold") ms end to end, Init Duration $init ms; floor docker run --rm --init $IMG python3 -c pass: $(ms "$t_floor") ms; difference $(python3 -c "print('%.0f' % (($t_cold - $t_floor) * 1000))") ms (goal <= floor + 20 ms)"
+printf 'docker warm: '
+"$BUILD/bench/invoke_bench" "$D/invoke" "$MNT/status" 2000
 stop

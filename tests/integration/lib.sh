@@ -9,7 +9,9 @@
 #   done_testing
 #
 # Environment: LAMBDAFS_BUILD (build dir, default build), VALGRIND=1 runs
-# the daemon under valgrind; KEEP=1 keeps the work dir.
+# the daemon under valgrind; KEEP=1 keeps the work dir; EXECUTOR=docker
+# (or auto) mounts with that --executor, with a Docker daemon and the
+# test images ready (require_docker).
 
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -26,6 +28,8 @@ DAEMON_PID=
 N=0
 FAILED=0
 mkdir -p "$MNT"
+
+. "$TOP/tests/lib/dockerd.sh"
 
 ok() { N=$((N + 1)); echo "ok $N - $*"; }
 not_ok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
@@ -59,6 +63,18 @@ require_fuse() {
 	[ -x "$LAMBDAFS" ] || { echo "Bail out! $LAMBDAFS not built"; exit 1; }
 }
 
+# require_docker: a Docker daemon (a private one if none answers) and the
+# test images of tests/lib/mkimage.sh; skips with the reason otherwise.
+require_docker() {
+	[ -n "${DOCKER_READY:-}" ] && return 0
+	docker_up || skip_all "docker: $DOCKER_WHY"
+	if ! "$TOP/tests/lib/mkimage.sh" images >"$WORK/mkimage.log" 2>&1; then
+		sed 's/^/# mkimage: /' "$WORK/mkimage.log" | tail -20
+		skip_all "docker: cannot build the test images offline (see above)"
+	fi
+	DOCKER_READY=1
+}
+
 # wait_mount: until the mount answers or the daemon dies (10 s)
 wait_mount() {
 	local i
@@ -79,6 +95,10 @@ mount_fs() { # extra daemon args...
 		pre=(valgrind -q --error-exitcode=99 --leak-check=full
 		     --errors-for-leak-kinds=definite
 		     --suppressions="$TOP/tests/valgrind.supp")
+	fi
+	if [ -n "${EXECUTOR:-}" ]; then
+		[ "$EXECUTOR" != subprocess ] && require_docker
+		set -- --executor "$EXECUTOR" "$@"
 	fi
 	"${pre[@]}" "$LAMBDAFS" -f --state-dir "$STATE" --http off "$@" "$MNT" \
 		>>"$DLOG" 2>&1 &
@@ -129,6 +149,7 @@ cleanup() {
 	fi
 	is_mounted "$MNT" && umount -l "$MNT"
 	[ -n "${CLEANUP_HOOK:-}" ] && eval "$CLEANUP_HOOK"
+	docker_down
 	if [ "$FAILED" -gt 0 ] || [ "${KEEP:-0}" = 1 ]; then
 		echo "# work dir kept: $WORK" >&2
 		[ -f "$DLOG" ] && tail -30 "$DLOG" | sed 's/^/# daemon: /' >&2
