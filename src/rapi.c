@@ -112,6 +112,7 @@
 
 #include "common.h"
 #include "rapi.h"
+#include "base64.h"
 #include "buf.h"
 #include "log.h"
 #include "util.h"
@@ -454,48 +455,6 @@ out:
 	return s;
 }
 
-/* ---------- base64 (the streaming error-body trailer) ---------- */
-
-static int rapi_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Decodes standard or URL-safe base64, padding optional. 0 or -EINVAL. */
-static int rapi_b64_decode(const char *in, struct buf *out)
-{
-	unsigned acc = 0;
-	int bits = 0, v;
-	unsigned char c;
-
-	for (; *in && *in != '='; in++) {
-		v = rapi_b64_value((unsigned char)*in);
-		if (v < 0)
-			return -EINVAL;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			c = (unsigned char)(acc >> bits);
-			if (buf_append(out, &c, 1) < 0)
-				return -EINVAL;
-		}
-	}
-	while (*in == '=')
-		in++;
-	return *in ? -EINVAL : 0;
-}
-
 /* ---------- handlers ---------- */
 
 /*
@@ -628,7 +587,7 @@ static void rapi_result_stream_error(struct rapi_req *q, const char *type)
 	size_t len = 0;
 
 	buf_init(&doc, RAPI_MAX_PAYLOAD);
-	if (b64 && !rapi_b64_decode(b64, &doc) && doc.len) {
+	if (b64 && !base64_decode(b64, strlen(b64), &doc) && doc.len) {
 		q->r->cb.on_result(q->r->arg, RAPI_ERROR, q->id, doc.data,
 				   doc.len, "application/json", type);
 	} else {

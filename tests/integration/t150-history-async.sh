@@ -11,16 +11,6 @@ mkdir "$F"
 cp "$WORK/sh.zip" "$F/code.zip"
 echo '{"Handler": "function.handler", "Timeout": 5}' > "$F/config.json"
 
-# wait_for SECONDS cmd...: polls until cmd succeeds
-wait_for() {
-	local i n=$(($1 * 20))
-	shift
-	for ((i = 0; i < n; i++)); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	return 1
-}
 newest() { ls -t "$F/invocations" | head -1; }
 # report FIELD [ID]: a field of an invocation's report.json
 report() { json_get "$F/invocations/${2:-$(newest)}/report.json" "$1"; }
