@@ -8,6 +8,8 @@
 
 #include <time.h>
 
+#include <signal.h>
+
 #include "common.h"
 
 /* x*alloc: fatal on OOM; only for small fixed-size bookkeeping. */
@@ -58,5 +60,14 @@ char *util_json_pretty(const struct json_t *j, size_t *len);
 
 /* A random UUID v4 string (36 chars + NUL). */
 void util_uuid(char out[37]);
+
+/*
+ * Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, saving the old
+ * mask in *saved: threads created until util_signals_restore inherit the
+ * block, so those signals reach the FUSE loop (which unmounts) and never
+ * a worker thread.
+ */
+void util_signals_block(sigset_t *saved);
+void util_signals_restore(const sigset_t *saved);
 
 #endif

@@ -632,15 +632,11 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 		goto fail_rm;
 	}
 	{
-		sigset_t block, saved;
+		sigset_t saved;
 
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		sigaddset(&block, SIGHUP);
-		pthread_sigmask(SIG_BLOCK, &block, &saved);
+		util_signals_block(&saved);
 		r = -pthread_create(&e->monitor, NULL, monitor_main, e);
-		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		util_signals_restore(&saved);
 	}
 	if (r < 0) {
 		*why = error_doc("Sandbox.Failure", "pthread_create: %s",
@@ -795,7 +791,7 @@ int exec_docker_new(const struct exec_docker_params *p, struct executor **out)
 {
 	struct executor *x = xcalloc(1, sizeof(*x));
 	struct dk *dk = xcalloc(1, sizeof(*dk));
-	sigset_t block, saved;
+	sigset_t saved;
 	int r;
 
 	dk->host = p->host ? xstrdup(p->host) : NULL;
@@ -804,13 +800,9 @@ int exec_docker_new(const struct exec_docker_params *p, struct executor **out)
 	pthread_mutex_init(&dk->open_lock, NULL);
 	pthread_mutex_init(&dk->lock, NULL);
 	pthread_cond_init(&dk->cond, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	util_signals_block(&saved);
 	r = -pthread_create(&dk->worker, NULL, worker_main, dk);
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	util_signals_restore(&saved);
 	if (r < 0) {
 		free(dk->host);
 		free(dk->owner);

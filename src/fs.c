@@ -2182,7 +2182,7 @@ int fs_main(struct registry *reg, const struct config *cfg,
 	int status = 1, logfd = -1, r;
 	bool mounted = false, handlers = false, inval_started = false;
 	pthread_t inval_thread;
-	sigset_t block, saved;
+	sigset_t saved;
 	size_t i;
 
 	fs.reg = reg;
@@ -2242,14 +2242,10 @@ int fs_main(struct registry *reg, const struct config *cfg,
 	handlers = true;
 	fs.fuse = f;
 	/* helper threads must not take the signals meant to end the loop */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	util_signals_block(&saved);
 	if (pthread_create(&inval_thread, NULL, fs_inval_thread, NULL) == 0)
 		inval_started = true;
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	util_signals_restore(&saved);
 	log_info("mounted '%s' (state '%s', pid %d)", cfg->mountpoint,
 		 cfg->state_dir, (int)getpid());
 	lc = fuse_loop_cfg_create();

@@ -1923,7 +1923,7 @@ bad:
 
 int http_start(struct http *h, const struct http_params *p)
 {
-	sigset_t block, old;
+	sigset_t old;
 	int err;
 
 	h->reg = p->reg;
@@ -1933,11 +1933,7 @@ int http_start(struct http *h, const struct http_params *p)
 	h->arg = p->arg;
 	h->start_ms = util_now_ms();
 	/* MHD's threads inherit this mask: signals go to the FUSE thread */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	util_signals_block(&old);
 	errno = 0;
 	h->mhd = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION |
@@ -1953,7 +1949,7 @@ int http_start(struct http *h, const struct http_params *p)
 		MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, h,
 		MHD_OPTION_END);
 	err = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	util_signals_restore(&old);
 	if (!h->mhd) {
 		log_warnx("cannot start the HTTP API on %s: %s", h->address,
 			  err ? strerror(err) : "libmicrohttpd refused");

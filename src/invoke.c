@@ -1068,15 +1068,11 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	e->outfd = pfd[0];
 	pfd[0] = -1;
 	{
-		sigset_t block, saved;
+		sigset_t saved;
 
-		sigemptyset(&block);
-		sigaddset(&block, SIGINT);
-		sigaddset(&block, SIGTERM);
-		sigaddset(&block, SIGHUP);
-		pthread_sigmask(SIG_BLOCK, &block, &saved);
+		util_signals_block(&saved);
 		r = -pthread_create(&e->reader, NULL, env_reader, e);
-		pthread_sigmask(SIG_SETMASK, &saved, NULL);
+		util_signals_restore(&saved);
 	}
 	if (r < 0) {
 		e->x->ops->stop(e->x->ctx, e->xe);
@@ -1305,7 +1301,7 @@ static void invoker_probe(struct invoker *iv)
 int invoker_start(const struct invoker_params *p, struct invoker **out)
 {
 	struct invoker *iv = xcalloc(1, sizeof(*iv));
-	sigset_t block, saved;
+	sigset_t saved;
 	int r;
 
 	iv->reg = p->reg;
@@ -1327,11 +1323,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 		util_rm_rf(run); /* /tmp dirs of environments before a crash */
 		free(run);
 	}
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &saved);
+	util_signals_block(&saved);
 	pthread_cond_init(&iv->acond, NULL);
 	{
 		char *cause = NULL;
@@ -1341,7 +1333,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 		if (r < 0) {
 			log_warnx("%s", cause);
 			free(cause);
-			pthread_sigmask(SIG_SETMASK, &saved, NULL);
+			util_signals_restore(&saved);
 			invoker_stop(iv);
 			return r;
 		}
@@ -1362,7 +1354,7 @@ int invoker_start(const struct invoker_params *p, struct invoker **out)
 		if (r == 0)
 			iv->nasync_workers++;
 	}
-	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	util_signals_restore(&saved);
 	if (r == 0 && iv->mode != EXECUTOR_SUBPROCESS) {
 		struct exec_docker_params dp = {
 			.host = NULL,

@@ -956,7 +956,7 @@ int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_in sin;
 	pthread_condattr_t ca;
-	sigset_t block, old;
+	sigset_t old;
 	struct rapi *r;
 	int ret, err;
 
@@ -977,11 +977,7 @@ int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 	sin.sin_port = 0;
 
 	/* MHD's thread inherits this mask: signals go to the FUSE thread */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &block, &old);
+	util_signals_block(&old);
 	errno = 0;
 	r->mhd = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO |
@@ -996,7 +992,7 @@ int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 		MHD_OPTION_NOTIFY_CONNECTION, rapi_notify_connection, r,
 		MHD_OPTION_END);
 	err = errno;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	util_signals_restore(&old);
 	if (!r->mhd) {
 		ret = err ? -err : -EIO;
 		log_warnx("runtime api: cannot start the server on 127.0.0.1: "
