@@ -530,10 +530,21 @@ static enum MHD_Result http_get_function(struct http_req *q, const char *name)
 		return http_errno(q, -EIO, "cannot read the configuration",
 				  name);
 	pkg = json_string_value(json_object_get(conf, "PackageType"));
-	image = json_string_value(json_object_get(conf, "ImageUri"));
 	if (pkg && !strcmp(pkg, "Image")) {
-		code = json_pack("{s:s, s:s?, s:s?}", "RepositoryType", "ECR",
-				 "ImageUri", image, "ResolvedImageUri", image);
+		struct function_exec fe;
+
+		/* config.json does not render ImageUri (as on AWS): ask the
+		 * core for it */
+		image = NULL;
+		if (registry_function_exec(q->h->reg, name, &fe) == 0) {
+			image = fe.image_uri;
+			code = json_pack("{s:s, s:s?, s:s?}", "RepositoryType",
+					 "ECR", "ImageUri", image,
+					 "ResolvedImageUri", image);
+			registry_function_exec_release(&fe);
+		} else {
+			code = json_pack("{s:s}", "RepositoryType", "ECR");
+		}
 	} else {
 		base = http_base_url(q);
 		code = json_pack("{s:s}", "RepositoryType", "S3");

@@ -36,6 +36,15 @@ eq((g["CodeSha256"], g["Description"], g["Environment"]),
    (mconf["CodeSha256"], "made by boto3", {"Variables": {"STAGE": "dev"}}),
    "GetFunctionConfiguration: what config.json shows")
 
+# --- an Image function: GetFunction shows its ImageUri ---
+r = lam.create_function(FunctionName="img1", Role=ROLE, PackageType="Image",
+                        Code={"ImageUri": "lambdafs-test/fn:1"})
+eq(r["PackageType"], "Image", "CreateFunction with ImageUri: PackageType Image")
+gi = lam.get_function(FunctionName="img1")["Code"]
+eq((gi.get("RepositoryType"), gi.get("ImageUri")), ("ECR", "lambdafs-test/fn:1"),
+   "GetFunction: Code.ImageUri of an Image function")
+lam.delete_function(FunctionName="img1")
+
 # --- GetFunction with a Code.Location that serves the zip ---
 gf = lam.get_function(FunctionName="b1")
 eq(gf["Configuration"]["FunctionName"], "b1", "GetFunction: Configuration")
