@@ -76,6 +76,14 @@ struct exec_ops {
 	/* A JSON-ready description for instances/ (e.g. container id);
 	 * static or borrowed from env; may be NULL. */
 	const char *(*describe)(void *ctx, struct exec_env *env);
+	/*
+	 * Optional: returns 0 once everything the environment wrote before
+	 * the call is in out_fd (then no quiet period is needed), -ETIMEDOUT
+	 * after timeout_ns, -ENOTSUP when this environment cannot tell
+	 * (output_lag_ns applies). Called without locks, by the caller
+	 * that owns the environment's current invocation.
+	 */
+	int (*sync_output)(void *ctx, struct exec_env *env, int64_t timeout_ns);
 };
 
 struct executor {

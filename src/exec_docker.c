@@ -27,6 +27,16 @@
  * dir>, and every container with this daemon's label is removed when a
  * daemon is first reached).
  *
+ * Output order: the runtime's output travels runtime -> pipe -> shim ->
+ * dockerd -> attach, so it can arrive after the runtime's answer. When
+ * the daemon is local, sync_output writes a marker (a random token that
+ * starts with a byte found nowhere else in it) into the container's
+ * stdout and stderr pipes through /proc/<init>/fd/{1,2}; the pipe keeps
+ * it behind everything written before, and once the attach stream has
+ * brought both markers back (and on_output has cut them out), all that
+ * output is in the environment's pipe. Remote daemons fall back to the
+ * quiet-period wait of output_lag_ns.
+ *
  * Memory: MemorySize is the container's memory limit (swap included).
  * Max Memory Used comes from the container's memory cgroup, read as a
  * file when the daemon is local (cgroup v1 memory.max_usage_in_bytes,
@@ -37,6 +47,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +63,7 @@
 
 #define ATTACH_WAIT_MS 15000	/* create -> attached, generous under load */
 #define EXIT_WAIT_MS 10000L	/* output closed -> exit code */
+#define MARKER_LEN 32		/* RS "lambdafs-sync:" 16 hex US */
 
 struct job {
 	char id[65];
@@ -62,6 +74,7 @@ struct dk {
 	char *host;		/* NULL: $DOCKER_HOST or the default socket */
 	char *owner;		/* label value of our containers */
 	char *network;
+	char marker[MARKER_LEN + 1]; /* see "Output order" */
 
 	pthread_mutex_t open_lock; /* one open (and sweep) at a time */
 	pthread_mutex_t lock;
@@ -85,6 +98,11 @@ struct exec_env {
 	char *cgroup_oom;	/* local: memory.oom_control / memory.events */
 	pthread_t monitor;
 	bool monitor_started;
+	/* output sync: /proc/<pid> of the container's init (-1 not looked
+	 * up yet, -2 unusable); held: bytes of a marker seen so far on
+	 * stream 1/2 (monitor thread only) */
+	int proc_dir;
+	size_t held[3];
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -97,6 +115,7 @@ struct exec_env {
 	long peak_kb;		/* last figure read */
 	bool oom;
 	char *lost;		/* why the container was lost, if it was */
+	unsigned long markers[3]; /* markers seen on stream 1/2 */
 	atomic_bool stop_queued;
 };
 
@@ -279,13 +298,63 @@ static bool write_all(int fd, const char *p, size_t n)
 	return true;
 }
 
+static void marker_seen(struct exec_env *e, int stream)
+{
+	pthread_mutex_lock(&e->lock);
+	e->markers[stream]++;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/*
+ * Copies output to the environment's pipe, cutting out our markers. A
+ * marker may be split across chunks: its first bytes are held back until
+ * the rest matches or does not. Its first byte occurs nowhere else in it,
+ * so a mismatch can restart the search at the byte that broke it.
+ */
 static bool on_output(int stream, const char *data, size_t len, void *arg)
 {
 	struct exec_env *e = arg;
+	const char *m = e->dk->marker, *p = data, *end = data + len, *q;
+	size_t *held;
 
-	(void)stream; /* stdout and stderr share the log, as on AWS */
-	/* a reader that went away is no reason to stop the container */
-	write_all(e->out_fd, data, len);
+	/* stdout and stderr share the log, as on AWS; a reader that went
+	 * away is no reason to stop the container, so writes may fail */
+	if (stream != 1 && stream != 2) {
+		write_all(e->out_fd, data, len);
+		return true;
+	}
+	held = &e->held[stream];
+	while (p < end) {
+		if (*held) {
+			size_t k = 0;
+
+			while (p + k < end && *held + k < MARKER_LEN &&
+			       p[k] == m[*held + k])
+				k++;
+			if (*held + k == MARKER_LEN) {
+				*held = 0;
+				p += k;
+				marker_seen(e, stream);
+				continue;
+			}
+			if (p + k == end) {
+				*held += k;
+				return true;
+			}
+			/* not a marker: what was held is output */
+			write_all(e->out_fd, m, *held);
+			*held = 0;
+		}
+		q = memchr(p, m[0], (size_t)(end - p));
+		if (!q) {
+			write_all(e->out_fd, p, (size_t)(end - p));
+			break;
+		}
+		write_all(e->out_fd, p, (size_t)(q - p));
+		*held = 1;
+		p = q + 1;
+	}
 	return true;
 }
 
@@ -346,6 +415,9 @@ static void *monitor_main(void *arg)
 	int r;
 
 	r = docker_attach(d, e->id, on_attached, on_output, e);
+	/* a marker cut short by the end was output after all */
+	write_all(e->out_fd, e->dk->marker, e->held[1]);
+	write_all(e->out_fd, e->dk->marker, e->held[2]);
 	pthread_mutex_lock(&e->lock);
 	e->attach_done = true;
 	e->attach_err = r;
@@ -536,6 +608,8 @@ static void env_free(struct exec_env *e)
 		close(e->exit_r);
 	if (e->exit_w >= 0)
 		close(e->exit_w);
+	if (e->proc_dir >= 0)
+		close(e->proc_dir);
 	pthread_mutex_destroy(&e->lock);
 	pthread_cond_destroy(&e->cond);
 	free(e->cgroup_peak);
@@ -580,6 +654,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	e->dk = dk;
 	e->d = d;
 	e->out_fd = e->exit_r = e->exit_w = -1;
+	e->proc_dir = -1;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	atomic_init(&e->stop_queued, false);
@@ -728,6 +803,131 @@ static void dk_stop(void *ctx, struct exec_env *e)
 	pthread_mutex_unlock(&dk->lock);
 }
 
+/*
+ * /proc/<pid> of the container's init (docker-init, whose stdout and
+ * stderr are the container's), or -1. The pid is dockerd's word; it is
+ * trusted only if that process is in the container's cgroup, and holding
+ * the directory open pins that very process: once it dies, opening its
+ * fd/1 fails instead of reaching a process that reused the pid.
+ */
+static int open_init_proc(struct exec_env *e)
+{
+	json_t *j = NULL;
+	json_int_t pid;
+	char path[64], buf[4096];
+	ssize_t n;
+	int dir, fd;
+
+	if (!docker_is_local(e->d) || docker_inspect(e->d, e->id, &j) < 0)
+		return -1;
+	pid = json_integer_value(json_object_get(json_object_get(j, "State"),
+						 "Pid"));
+	json_decref(j);
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%lld", (long long)pid);
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir == -1)
+		return -1;
+	fd = openat(dir, "cgroup", O_RDONLY | O_CLOEXEC);
+	n = fd == -1 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	if (fd != -1)
+		close(fd);
+	if (n <= 0) {
+		close(dir);
+		return -1;
+	}
+	buf[n] = '\0';
+	if (!strstr(buf, e->id)) {
+		log_debug("docker: pid %lld is not in container %.12s's cgroup",
+			  (long long)pid, e->id);
+		close(dir);
+		return -1;
+	}
+	return dir;
+}
+
+/* Writes the marker into one of the init's fds; false if it cannot. */
+static bool send_marker(struct exec_env *e, const char *fdpath,
+			struct stat *st, int64_t until)
+{
+	int fd = openat(e->proc_dir, fdpath, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	bool ok = false;
+
+	if (fd == -1)
+		return false;
+	if (fstat(fd, st) == 0 && S_ISFIFO(st->st_mode)) {
+		/* one write of less than PIPE_BUF: never interleaved, but
+		 * the pipe may be full for a moment */
+		for (;;) {
+			ssize_t w = write(fd, e->dk->marker, MARKER_LEN);
+
+			if (w == MARKER_LEN) {
+				ok = true;
+				break;
+			}
+			if ((w >= 0 || (errno != EAGAIN && errno != EINTR)) ||
+			    util_mono_ns() >= until)
+				break;
+			usleep(200);
+		}
+	}
+	close(fd);
+	return ok;
+}
+
+static int dk_sync_output(void *ctx, struct exec_env *e, int64_t timeout_ns)
+{
+	int64_t until = util_mono_ns() + timeout_ns;
+	unsigned long want[3];
+	struct stat st1, st2;
+	bool sent1, sent2, same;
+	int r = 0;
+
+	(void)ctx;
+	if (e->proc_dir == -1) {
+		e->proc_dir = open_init_proc(e);
+		if (e->proc_dir < 0)
+			e->proc_dir = -2;
+	}
+	if (e->proc_dir < 0)
+		return -ENOTSUP;
+	pthread_mutex_lock(&e->lock);
+	want[1] = e->markers[1] + 1;
+	want[2] = e->markers[2] + 1;
+	pthread_mutex_unlock(&e->lock);
+	sent1 = send_marker(e, "fd/1", &st1, until);
+	sent2 = send_marker(e, "fd/2", &st2, until);
+	if (!sent1 && !sent2)
+		return -ENOTSUP; /* e.g. it ended meanwhile */
+	/* one pipe for both: both markers come back on stream 1 */
+	same = sent1 && sent2 && st1.st_ino == st2.st_ino &&
+	       st1.st_dev == st2.st_dev;
+	if (same) {
+		want[1]++;
+		sent2 = false;
+	}
+	pthread_mutex_lock(&e->lock);
+	while (!e->attach_done && ((sent1 && e->markers[1] < want[1]) ||
+				   (sent2 && e->markers[2] < want[2]))) {
+		struct timespec ts;
+
+		if (util_mono_ns() >= until) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 5 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return r;
+}
+
 static void dk_measure(void *ctx, struct exec_env *e, struct exec_usage *u)
 {
 	(void)ctx;
@@ -785,7 +985,24 @@ static const struct exec_ops dk_ops = {
 	.reap = dk_reap,
 	.release = dk_release,
 	.describe = dk_describe,
+	.sync_output = dk_sync_output,
 };
+
+/* RS "lambdafs-sync:" 16 random hex digits US: RS occurs only first. */
+static void make_marker(char m[MARKER_LEN + 1])
+{
+	char uuid[37], *p = m;
+	size_t i;
+
+	util_uuid(uuid);
+	memcpy(p, "\x1elambdafs-sync:", 15);
+	p += 15;
+	for (i = 0; uuid[i] && p < m + MARKER_LEN - 1; i++)
+		if (uuid[i] != '-')
+			*p++ = uuid[i];
+	*p++ = '\x1f';
+	*p = '\0';
+}
 
 int exec_docker_new(const struct exec_docker_params *p, struct executor **out)
 {
@@ -797,6 +1014,7 @@ int exec_docker_new(const struct exec_docker_params *p, struct executor **out)
 	dk->host = p->host ? xstrdup(p->host) : NULL;
 	dk->owner = xstrdup(p->owner);
 	dk->network = xstrdup(p->network ? p->network : "host");
+	make_marker(dk->marker);
 	pthread_mutex_init(&dk->open_lock, NULL);
 	pthread_mutex_init(&dk->lock, NULL);
 	pthread_cond_init(&dk->cond, NULL);

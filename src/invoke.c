@@ -96,6 +96,11 @@ struct env {
 	int outfd;		/* read end of the stdout/stderr pipe */
 	atomic_bool reading;	/* the reader holds output not yet logged */
 	_Atomic int64_t last_read_ns; /* when the reader last got output */
+	/* output read but not logged: a line without its newline yet;
+	 * the reader's, and drain_output's once the pipe is quiet */
+	pthread_mutex_t out_lock;
+	char *obuf;		/* FLOG_MAX_LINE bytes */
+	size_t oused;
 	_Atomic int64_t end_ns;	/* END of the last invocation logged; 0 while
 				 * one runs (see drain_output) */
 	struct flog_tap tap;	/* the current invocation's log lines */
@@ -330,8 +335,7 @@ static void *env_reader(void *arg)
 {
 	struct env *e = arg;
 	struct invoker *iv = e->iv;
-	char *buf = xmalloc(FLOG_MAX_LINE);
-	size_t used = 0;
+	char *buf = e->obuf;
 	struct pollfd pfd[2];
 	bool out_open = true, proc_open = e->pidfd >= 0;
 	bool watch = !e->cg && e->memory_mb > 0 && e->x == &exec_subproc;
@@ -356,11 +360,14 @@ static void *env_reader(void *arg)
 		if (n == 0)
 			continue; /* the RSS watch's tick */
 		if (out_open && pfd[0].revents) {
+			size_t used;
 			ssize_t r;
 			char *nl, *start = buf;
 
 			/* set before the pipe empties: see drain_output */
 			atomic_store(&e->reading, true);
+			pthread_mutex_lock(&e->out_lock);
+			used = e->oused;
 			r = read(e->outfd, buf + used, FLOG_MAX_LINE - used);
 			if (r <= 0) {
 				out_open = false;
@@ -393,6 +400,8 @@ static void *env_reader(void *arg)
 					used = 0;
 				}
 			}
+			e->oused = used;
+			pthread_mutex_unlock(&e->out_lock);
 			atomic_store(&e->last_read_ns, util_mono_ns());
 			note_late_output(e);
 			atomic_store(&e->reading, false);
@@ -430,7 +439,6 @@ static void *env_reader(void *arg)
 		pthread_cond_broadcast(&iv->cond);
 		pthread_mutex_unlock(&iv->lock);
 	}
-	free(buf);
 	return NULL;
 }
 
@@ -1137,6 +1145,8 @@ static void env_destroy(struct env *e)
 	free(e->init_error);
 	free(e->tmpdir);
 	flog_tap_destroy(&e->tap);
+	pthread_mutex_destroy(&e->out_lock);
+	free(e->obuf);
 	free(e);
 }
 
@@ -1542,6 +1552,8 @@ static struct env *pool_take_locked(struct invoker *iv, struct pool *p,
 			e->users = 1;
 			e->pid = -1;
 			e->outfd = e->pidfd = -1;
+			pthread_mutex_init(&e->out_lock, NULL);
+			e->obuf = xmalloc(FLOG_MAX_LINE);
 			flog_tap_init(&e->tap);
 			e->memory_mb = fe->memory_mb;
 			memcpy(e->revision, fe->revision, sizeof(e->revision));
@@ -1625,9 +1637,13 @@ static char *exit_reason(const char *id, int status)
  * container travels through dockerd and may still be on its way: for
  * such executors also wait until the pipe has been quiet for their lag
  * (ten times that after a cold start), or the lag learned from output
- * that came after END (note_late_output). Bounded: a runtime whose
- * children keep writing cannot hold the caller.
+ * that came after END (note_late_output), unless the executor can say
+ * when its output is through (sync_output). A last line without its
+ * newline is logged then. Bounded: a runtime whose children keep writing
+ * cannot hold the caller.
  */
+#define SYNC_MAX (500 * 1000000LL)
+
 static void drain_output(struct env *e, bool cold)
 {
 	int64_t start = util_mono_ns(), until = start + 100 * 1000000LL;
@@ -1645,6 +1661,14 @@ static void drain_output(struct env *e, bool cold)
 	 * takes far longer than this anyway */
 	if (cold)
 		quiet *= 10;
+	/* an executor that can tell when its output is through needs no
+	 * quiet period (docker with a local daemon: markers) */
+	if (quiet && e->xe && e->x->ops->sync_output &&
+	    e->x->ops->sync_output(e->x->ctx, e->xe, SYNC_MAX) == 0) {
+		quiet = 0;
+		start = util_mono_ns();
+		until = start + 100 * 1000000LL;
+	}
 
 	if (e->outfd < 0)
 		return;
@@ -1655,8 +1679,17 @@ static void drain_output(struct env *e, bool cold)
 		 * must also have been quiet for a while */
 		if (pending == 0 && !atomic_load(&e->reading) &&
 		    util_mono_ns() - start >= quiet &&
-		    util_mono_ns() - atomic_load(&e->last_read_ns) >= quiet)
+		    util_mono_ns() - atomic_load(&e->last_read_ns) >= quiet) {
+			/* a last line without its newline is this
+			 * invocation's too (print(..., end="")) */
+			pthread_mutex_lock(&e->out_lock);
+			if (e->oused)
+				log_runtime_line(e->pool->log, &e->tap,
+						 e->obuf, e->oused);
+			e->oused = 0;
+			pthread_mutex_unlock(&e->out_lock);
 			return;
+		}
 		usleep(100);
 	}
 }

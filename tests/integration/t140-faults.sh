@@ -29,6 +29,8 @@ def handler(event, context):
         os.kill(os.getpid(), getattr(signal, event["sig"]))
     if what == "sleep":
         time.sleep(event["s"])
+    if what == "partial":  # a last line without its newline
+        print("no newline %d" % event["n"], end="", flush=True)
     return event
 PY
 (cd "$WORK/py" && zip -q ../py.zip faults.py)
@@ -37,6 +39,12 @@ mkdir "$F"
 echo '{"Runtime": "python3.11", "Handler": "faults.handler", "Timeout": 60}' > "$F/config.json"
 cp "$WORK/py.zip" "$F/code.zip"
 colds() { grep -c 'Init Duration' "$F/logs"; }
+
+# a last line without its newline is logged before its END, not held
+# until the next invocation's output
+for n in 1 2; do echo "{\"what\": \"partial\", \"n\": $n}" > "$F/invoke"; done
+assert_eq "$(grep -A1 'no newline 1' "$F/logs" | sed -n 2p | cut -d' ' -f2)" "END" "a line without a newline is logged before END"
+assert_match "$(tail -n3 "$F/logs" | head -n1)" ' no newline 2$' "the last one too, without waiting for more output"
 
 # --- payload limits of the response: 6 MB + 100 bytes (RAPI_MAX_PAYLOAD,
 # RIE's MaxPayloadSize and the size AWS's message names) is the largest
