@@ -2,6 +2,9 @@
 # make bench: measures what DESIGN.md and the issues set goals for, with a
 # floor measured in the same run wherever one exists. Prints one line per
 # figure; numbers go into the README by hand.
+#
+# BENCH_ONLY=docker,cold make bench runs only those sections: fs (ls, idle
+# RSS), deploy, invoke (mount, HTTP, throughput), cold, docker.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-build}
@@ -41,8 +44,14 @@ ts.sort(); print("%.6f" % ts[len(ts)//2])
 PY
 }
 
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+mkdir -p "$WORK/echo"
+printf 'def handler(event, context):\n    return event\n' > "$WORK/echo/echo.py"
+(cd "$WORK/echo" && zip -q ../echo.zip echo.py)
+
 echo "lambdafs bench $(date -u +%FT%TZ) on $(nproc) cores, kernel $(uname -r), load average $(cut -d" " -f1-3 /proc/loadavg)"
 start
+if want fs; then
 # 1,000 functions
 for i in $(seq -w 1 1000); do echo "$MNT/functions/fn$i"; done | xargs mkdir
 stop; start
@@ -59,8 +68,10 @@ sleep 1
 rss=$(awk '/VmRSS/{print $2}' "/proc/$PID/status")
 anon=$(awk '/^Anonymous/{print $2}' "/proc/$PID/smaps_rollup")
 echo "daemon RSS idle with 1000 functions: $((rss / 1024)) MB ($rss kB, of which $anon kB private anonymous; the rest is shared library pages) (goal <= 20 MB)"
+fi
 
 # deploy of a 50 MB zip vs cp to tmpfs
+if want deploy; then
 python3 "$TOP/tests/lib/mkzip.py" big:49 "$WORK/big.zip"
 mkdir "$MNT/functions/big"
 t_floor=$(median 5 cp "$WORK/big.zip" /dev/shm/lambdafs-bench.zip)
@@ -74,16 +85,15 @@ for i in 1 2 3; do
 done
 t_dep=$(printf '%s\n' "${tot[@]}" | sort -n | sed -n 2p)
 echo "deploy of a $(($(stat -c %s "$WORK/big.zip") / 1048576)) MB zip: $(ms "$t_dep") ms; cp to tmpfs: $(ms "$t_floor") ms; ratio $(python3 -c "print('%.1f'%($t_dep/$t_floor))")x (goal <= 3x)"
+fi
 
 # invoke: a python echo function, warm, through the mount and over HTTP
 # (the same daemon, so the two figures are comparable)
 stop; start --http 127.0.0.1:0
-mkdir -p "$WORK/echo"
-printf 'def handler(event, context):\n    return event\n' > "$WORK/echo/echo.py"
-(cd "$WORK/echo" && zip -q ../echo.zip echo.py)
 mkdir "$MNT/functions/echo"
 echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/echo/config.json"
 cp "$WORK/echo.zip" "$MNT/functions/echo/code.zip"
+if want invoke; then
 "$BUILD/bench/invoke_bench" "$MNT/functions/echo/invoke" "$MNT/status" 2000
 addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http"]["address"])' "$MNT/status")
 "$BUILD/bench/http_bench" "http://$addr/2015-03-31/functions/echo/invocations" 4000 16
@@ -127,6 +137,7 @@ for n in 2 8 32; do
 	throughput "$n" "${files[@]}"
 done
 for i in $(seq 2 32); do rm -r "$MNT/functions/echo$i"; done
+fi
 
 # cold start (spawn to first /next, the Init Duration of REPORT): a config
 # change drains the environment, so the next call is cold. Floors, with the
@@ -157,6 +168,7 @@ cold_vs() { # function task-root handler interpreter bootstrap floor-cmd...
 	SPAWN=$(awk '{print $1}' "$WORK/floors" | med)
 	FLOOR=$(awk '{print $2}' "$WORK/floors" | med)
 }
+if want cold; then
 PY=$(interp python3)
 PYBOOT=$TOP/src/runtimes/python/bootstrap.py
 cold_vs echo "$WORK/echo" echo.handler "$PY" "$PYBOOT" "$PY" -c pass
@@ -176,7 +188,9 @@ if [ -n "$NODE" ]; then
 else
 	echo "cold start node: not measured, node not installed"
 fi
+fi
 stop
+want docker || exit 0
 
 # docker: `docker run --rm` of the same image (the floor: container start
 # plus interpreter start), our cold start, our warm invoke
@@ -193,7 +207,7 @@ docker run --rm --network host --init --entrypoint /usr/bin/python3 "$IMG" -c pa
 t_floor=$(median 5 docker run --rm --network host --init --entrypoint /usr/bin/python3 "$IMG" -c pass)
 start --executor docker --image "python3.11=$IMG"
 D=$MNT/functions/echo
-: > "$STATE/logs/functions/echo.log"
+: > "$D/logs"
 walls=()
 for i in 1 2 3 4 5; do
 	echo "{\"Description\": \"docker cold $i\"}" > "$D/config.json"
@@ -205,4 +219,13 @@ init=$(grep -o 'Init Duration: [0-9.]*' "$STATE/logs/functions/echo.log" | awk '
 echo "docker cold start (config change, then echo > invoke; median of 5): $(ms "$t_cold") ms end to end, Init Duration $init ms; floor docker run --rm --init $IMG python3 -c pass: $(ms "$t_floor") ms; difference $(python3 -c "print('%.0f' % (($t_cold - $t_floor) * 1000))") ms (goal <= floor + 20 ms)"
 printf 'docker warm: '
 "$BUILD/bench/invoke_bench" "$D/invoke" "$MNT/status" 2000
+# a function that prints: its line must come back through dockerd before
+# END (the output marker, exec_docker.c)
+mkdir -p "$WORK/chatty" "$MNT/functions/chatty"
+printf 'def handler(event, context):\n    print("one line")\n    return event\n' > "$WORK/chatty/echo.py"
+(cd "$WORK/chatty" && zip -q ../chatty.zip echo.py)
+echo '{"Runtime": "python3.11", "Handler": "echo.handler"}' > "$MNT/functions/chatty/config.json"
+cp "$WORK/chatty.zip" "$MNT/functions/chatty/code.zip"
+printf 'docker warm, printing a line per call: '
+"$BUILD/bench/invoke_bench" "$MNT/functions/chatty/invoke" "$MNT/status" 2000
 stop
