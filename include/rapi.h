@@ -32,7 +32,9 @@ struct rapi_invocation {
 	const char *request_id;	    /* UUID */
 	const char *event;	    /* body bytes (empty means "{}") */
 	size_t event_len;
-	int64_t deadline_ms;	    /* absolute, epoch ms */
+	int64_t deadline_ms;	    /* absolute, epoch ms; or 0 and: */
+	int64_t timeout_ms;	    /* from when /next hands it out (a
+				     * cold start's init does not count) */
 	const char *function_arn;   /* Lambda-Runtime-Invoked-Function-Arn */
 	const char *client_context; /* decoded JSON text, or NULL */
 	const char *cognito_identity; /* JSON text, or NULL */

@@ -1822,7 +1822,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	ri.request_id = inv->id;
 	ri.event = event;
 	ri.event_len = event_len;
-	ri.deadline_ms = util_now_ms() + (int64_t)fe.timeout_s * 1000;
+	ri.timeout_ms = (int64_t)fe.timeout_s * 1000; /* from the hand-over */
 	ri.function_arn = fe.arn;
 	ri.client_context = opts ? opts->client_context : NULL;
 	r = rapi_dispatch(e->rapi, &ri);

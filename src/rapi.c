@@ -163,6 +163,7 @@ struct rapi_inv {
 	char *event;
 	size_t event_len;
 	char deadline[24];	/* decimal epoch ms */
+	int64_t timeout_ms;	/* deadline set at hand-over, if > 0 */
 	char *function_arn;
 	char *client_context;	/* or NULL */
 	char *cognito_identity; /* or NULL */
@@ -277,6 +278,7 @@ static struct rapi_inv *rapi_inv_dup(const struct rapi_invocation *in)
 	inv->request_id = rapi_header_dup(in->request_id);
 	snprintf(inv->deadline, sizeof(inv->deadline), "%" PRId64,
 		 in->deadline_ms);
+	inv->timeout_ms = in->deadline_ms ? 0 : in->timeout_ms;
 	inv->function_arn =
 		rapi_header_dup(in->function_arn ? in->function_arn : "");
 	inv->client_context = rapi_header_dup(in->client_context);
@@ -517,6 +519,9 @@ static enum MHD_Result rapi_handle_next(struct rapi_req *q)
 	default:
 		BUG("bad runtime state %d", (int)from);
 	}
+	if (r->cur->timeout_ms) /* Timeout runs from the hand-over */
+		snprintf(r->cur->deadline, sizeof(r->cur->deadline),
+			 "%" PRId64, util_now_ms() + r->cur->timeout_ms);
 	resp = rapi_event_response(r->cur);
 	pthread_mutex_unlock(&r->lock);
 	return rapi_queue(q->con, MHD_HTTP_OK, resp);

@@ -33,7 +33,8 @@ def lambda_handler(event, context):
     return {"task_root": os.environ["LAMBDA_TASK_ROOT"], "cwd": os.getcwd(),
             "file": __file__, "api": os.environ["AWS_LAMBDA_RUNTIME_API"],
             "tmp": open("/tmp/scratch").read(), "event": event,
-            "memory": context.memory_limit_in_mb}
+            "memory": context.memory_limit_in_mb,
+            "remaining": context.get_remaining_time_in_millis()}
 PY
 (cd "$WORK" && zip -q zip.zip lambda_function.py)
 cp "$WORK/zip.zip" "$F/code.zip"
@@ -46,6 +47,10 @@ assert_eq "$(json_get "$out" task_root)" "/var/task" "LAMBDA_TASK_ROOT is /var/t
 assert_eq "$(json_get "$out" file)" "/var/task/lambda_function.py" "the code is at /var/task"
 assert_eq "$(json_get "$out" tmp)" "tmp is writable" "/tmp is writable"
 assert_eq "$(json_get "$out" memory)" "256" "context.memory_limit_in_mb"
+# the container's start and the runtime's init do not count against
+# Timeout (3 s): the deadline runs from when the event is handed over
+rem=$(json_get "$out" remaining)
+assert_true "a cold start's handler has nearly all of Timeout left ($rem ms of 3000)" test "$rem" -gt 2900
 assert_match "$(json_get "$out" api)" '^127\.0\.0\.1:[0-9]+$' "AWS_LAMBDA_RUNTIME_API on the host network"
 assert_match "$(cat "$F/logs")" 'in a container: True' "print() reaches the log"
 inst=$(ls "$F/instances")
