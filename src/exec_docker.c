@@ -488,26 +488,68 @@ static json_t *strv_json(const char *const *v)
 	return a;
 }
 
-/* Binds: code at /var/task, layers at /opt, a private /tmp. */
-static json_t *binds(const struct exec_spec *spec)
+/*
+ * Several layers merged at /opt as on AWS (later layers win, directories
+ * merge at every depth): a read-only overlayfs with the layers as lower
+ * directories, made by dockerd as an anonymous volume of the "local"
+ * driver, so it is mounted with the container and removed with it
+ * (DELETE ?v=1). NULL if the paths cannot be said in mount options.
+ */
+static json_t *layers_overlay(const struct function_exec *fe)
 {
-	const struct function_exec *fe = spec->fe;
-	json_t *b = json_array();
+	char *o = xstrdup("lowerdir="), *next;
+	json_t *m;
 	size_t i;
 
+	for (i = fe->nlayers; i > 0; i--) {
+		const char *dir = fe->layer_dirs[i - 1];
+
+		if (strpbrk(dir, ":,\\")) {
+			free(o);
+			return NULL;
+		}
+		next = xasprintf("%s%s%s", o, i < fe->nlayers ? ":" : "", dir);
+		free(o);
+		o = next;
+	}
+	if (strlen(o) > 3000) { /* mount data is one page */
+		free(o);
+		return NULL;
+	}
+	/* read-only without saying so (dockerd refuses ReadOnly on an
+	 * anonymous volume): an overlay without an upper dir is */
+	m = json_pack("{s:s, s:s, s:{s:{s:s, s:{s:s, s:s, s:s}}}}",
+		      "Type", "volume", "Target", "/opt", "VolumeOptions", "DriverConfig", "Name", "local",
+		      "Options", "type", "overlay", "device", "overlay", "o", o);
+	free(o);
+	return m;
+}
+
+/* Binds: code at /var/task, layers at /opt, a private /tmp; *mounts gets
+ * the layers' overlay when there is one. */
+static json_t *binds(const struct exec_spec *spec, json_t **mounts)
+{
+	const struct function_exec *fe = spec->fe;
+	json_t *b = json_array(), *ovl;
+	size_t i;
+
+	*mounts = NULL;
 	if (fe->code_dir && !fe->is_image)
 		json_array_append_new(b, json_sprintf("%s:/var/task:ro",
 						      fe->code_dir));
 	if (fe->nlayers == 1) {
 		json_array_append_new(b, json_sprintf("%s:/opt:ro",
 						      fe->layer_dirs[0]));
+	} else if (fe->nlayers > 1 && (ovl = layers_overlay(fe))) {
+		*mounts = json_array();
+		json_array_append_new(*mounts, ovl);
 	} else if (fe->nlayers > 1) {
 		/*
-		 * Several layers: each top-level entry of each layer is
-		 * bound at /opt/<entry>, the latest layer having it winning
-		 * (dockerd refuses two mounts on one path). Docker has no
-		 * overlay of host directories; entries present in two
-		 * layers are not merged below the top level.
+		 * Layer paths that mount options cannot carry: each
+		 * top-level entry of each layer is bound at /opt/<entry>,
+		 * the latest layer having it winning (dockerd refuses two
+		 * mounts on one path); entries present in two layers are
+		 * not merged below the top level.
 		 */
 		json_t *seen = json_object();
 
@@ -543,7 +585,7 @@ static json_t *create_body(struct dk *dk, const struct exec_spec *spec)
 	const struct function_exec *fe = spec->fe;
 	json_int_t mem = (json_int_t)fe->memory_mb * 1024 * 1024;
 	char envid[16];
-	json_t *body, *hc;
+	json_t *body, *hc, *mounts;
 
 	snprintf(envid, sizeof(envid), "%u", spec->env_id);
 	/*
@@ -553,9 +595,13 @@ static json_t *create_body(struct dk *dk, const struct exec_spec *spec)
 	 * LogConfig none: output comes through attach; nothing on disk.
 	 */
 	hc = json_pack("{s:s, s:o, s:I, s:I, s:b, s:{s:s}}", "NetworkMode",
-		       dk->network, "Binds", binds(spec), "Memory", mem,
+		       dk->network, "Binds", binds(spec, &mounts), "Memory", mem,
 		       "MemorySwap", mem, "Init", 1, "LogConfig", "Type",
 		       "none");
+	if (hc && mounts)
+		json_object_set_new(hc, "Mounts", mounts);
+	else
+		json_decref(mounts);
 	body = json_pack("{s:s, s:o, s:{s:s, s:s, s:s}, s:b, s:b, s:b, s:b, "
 			 "s:o}",
 			 "Image", spec->image, "Env",
@@ -691,6 +737,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 				 "cannot create a container from '%s': %s",
 				 spec->image,
 				 rep.message ? rep.message : strerror(-r));
+		r = -ENOEXEC; /* not the event's fault: no EINVAL */
 		goto fail;
 	}
 	if (pipe2(pfd, O_CLOEXEC) == -1) {

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 require_fuse
 require_docker
+vols0=$(docker volume ls -q | wc -l)
 mount_fs --executor docker
 
 ctr_of() { # function -> container id of its (only) warm environment
@@ -105,11 +106,12 @@ echo '{"n":4}' > "$F/invoke"
 assert_eq "$(json_get "$(cat "$F/invoke")" event.n)" "4" "next call works (cold start)"
 assert_true "in a new container" test "$(ctr_of zip)" != "$ctr"
 
-# layers at /opt: two layers with the same top-level directory (the later
-# one wins it; dockerd refuses two mounts on one path)
+# layers at /opt: two layers with the same directory python/ merge at
+# every depth (an overlay, as on AWS), the later layer winning a file
 for l in la lb; do
 	mkdir -p "$WORK/$l/python" "$WORK/$l/$l-only"
 	echo "WHO = '$l'" > "$WORK/$l/python/who.py"
+	echo "X = 1" > "$WORK/$l/python/only_$l.py"
 	(cd "$WORK/$l" && zip -qr "../$l.zip" .)
 	mkdir "$MNT/layers/$l"
 	cp "$WORK/$l.zip" "$MNT/layers/$l/layer.zip"
@@ -119,7 +121,9 @@ mkdir "$L"
 cat > "$WORK/lambda_function.py" <<'PY'
 import os, who
 def lambda_handler(event, context):
-    return {"who": who.WHO, "opt": sorted(os.listdir("/opt"))}
+    return {"who": who.WHO, "opt": sorted(os.listdir("/opt")),
+            "python": sorted(os.listdir("/opt/python")),
+            "ro": not os.access("/opt/python", os.W_OK)}
 PY
 (cd "$WORK" && zip -q layered.zip lambda_function.py)
 cp "$WORK/layered.zip" "$L/code.zip"
@@ -129,6 +133,8 @@ assert_eq "$rc" 0 "a function with two layers runs"
 out=$(cat "$L/invoke")
 assert_eq "$(json_get "$out" who)" "lb" "the later layer wins /opt/python"
 assert_eq "$(json_get "$out" opt)" '["la-only", "lb-only", "python"]' "every layer's entries are in /opt"
+assert_eq "$(json_get "$out" python)" '["only_la.py", "only_lb.py", "who.py"]' "a directory in two layers holds both layers' files"
+assert_eq "$(json_get "$out" ro)" "True" "/opt is read-only"
 
 # an Image function: the image's entrypoint and command
 I=$MNT/functions/img
@@ -223,6 +229,7 @@ n=$(ours)
 assert_true "containers exist before unmount ($n)" test "$n" -ge 2
 umount_fs
 assert_eq "$(ours)" "0" "containers removed at unmount"
+assert_eq "$(docker volume ls -q | wc -l)" "$vols0" "and the layers' overlay volumes with them"
 mount_fs --executor docker --image python3.11=lambdafs-test/python:3.11
 echo '{"n":5}' > "$F/invoke"
 assert_eq "$(docker inspect -f '{{.Config.Image}}' "$(ctr_of zip)")" "lambdafs-test/python:3.11" "--image picks the runtime's image"
