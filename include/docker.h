@@ -69,6 +69,9 @@ int docker_kill(struct docker *d, const char *id, const char *sig);
 int docker_remove(struct docker *d, const char *id);
 /* GET /containers/ID/json into *out (new reference). */
 int docker_inspect(struct docker *d, const char *id, json_t **out);
+/* GET /networks/NAME into *out (new reference); -ENOENT no such network.
+ * name: [A-Za-z0-9][A-Za-z0-9_.-]* (not escaped). */
+int docker_network_inspect(struct docker *d, const char *name, json_t **out);
 /* GET /containers/ID/stats?stream=false&one-shot=true into *out. */
 int docker_stats(struct docker *d, const char *id, json_t **out);
 /*

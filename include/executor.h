@@ -84,6 +84,13 @@ struct exec_ops {
 	 * that owns the environment's current invocation.
 	 */
 	int (*sync_output)(void *ctx, struct exec_env *env, int64_t timeout_ns);
+	/*
+	 * Optional: the IPv4 address (at most 15 chars) of this host as the
+	 * environments about to start see it, where their Runtime API must
+	 * listen; without it, 127.0.0.1. -errno and *why (a Lambda error
+	 * document) if there is none.
+	 */
+	int (*api_addr)(void *ctx, char addr[16], char **why);
 };
 
 struct executor {

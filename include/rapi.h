@@ -78,6 +78,10 @@ struct rapi_callbacks {
  */
 int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 	       uint16_t *port);
+/* The same on addr (IPv4, e.g. a docker bridge's gateway that containers
+ * reach; NULL: 127.0.0.1). -EINVAL for a bad address. */
+int rapi_start_on(const struct rapi_callbacks *cb, void *arg,
+		  const char *addr, struct rapi **out, uint16_t *port);
 
 /*
  * Hands one invocation to the runtime: a suspended GET /next is resumed

@@ -4,6 +4,7 @@
  * spirit of sshfs: every option has one line of help, and --help is
  * generated from the same table so the two cannot drift apart.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
 #include <unistd.h>
@@ -63,7 +64,8 @@ static const char config_usage[] =
 	"  --idle-ttl SECONDS     idle environment lifetime (default 300)\n"
 	"  --history N            invocations kept per function (default 100)\n"
 	"  --image RUNTIME=REF    container image for a runtime (repeatable)\n"
-	"  --docker-network MODE  host (default) | bridge\n"
+	"  --docker-network NET   host (default), bridge, or a bridge network's\n"
+	"                         name; the Runtime API then listens on its gateway\n"
 	"  -o OPTIONS             FUSE mount options (allow_other, ...)\n"
 	"  -v, --verbose          log more (repeat for debug)\n"
 	"  --check                print what this host can do and exit\n"
@@ -257,9 +259,17 @@ enum config_action config_parse(struct config *cfg, int argc, char **argv)
 			break;
 		}
 		case OPT_DOCKER_NETWORK:
-			if (strcmp(optarg, "host") && strcmp(optarg, "bridge")) {
+			if (!strcmp(optarg, "none") ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyz"
+					   "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789_.-") != strlen(optarg) ||
+			    !isalnum((unsigned char)optarg[0])) {
 				config_error("bad --docker-network '%s': use "
-					     "host or bridge", optarg);
+					     "host, bridge or the name of a "
+					     "bridge network (none: the "
+					     "runtime could not reach its "
+					     "Runtime API)",
+					     optarg);
 				return CONFIG_EXIT_ERROR;
 			}
 			free(cfg->docker_network);

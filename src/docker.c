@@ -468,6 +468,15 @@ int docker_inspect(struct docker *d, const char *id, json_t **out)
 	return r;
 }
 
+int docker_network_inspect(struct docker *d, const char *name, json_t **out)
+{
+	char *path = xasprintf("/networks/%s", name);
+	int r = get_json(d, path, DOCKER_SHORT_MS, out, NULL);
+
+	free(path);
+	return r;
+}
+
 int docker_stats(struct docker *d, const char *id, json_t **out)
 {
 	char *path = xasprintf("/containers/%s/stats?stream=false&one-shot=true",

@@ -42,8 +42,10 @@
  * file when the daemon is local (cgroup v1 memory.max_usage_in_bytes,
  * v2 memory.peak); a remote daemon's figure is unknown (0).
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -688,14 +690,6 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 		*why = unreachable(dk, r);
 		return -ENOEXEC;
 	}
-	if (strcmp(dk->network, "host") && strcmp(dk->network, "none")) {
-		*why = error_doc("Sandbox.Failure",
-				 "--docker-network %s is not supported yet: "
-				 "the Runtime API listens on 127.0.0.1, which "
-				 "only host networking reaches",
-				 dk->network);
-		return -ENOEXEC;
-	}
 	e = xcalloc(1, sizeof(*e));
 	e->dk = dk;
 	e->d = d;
@@ -975,6 +969,111 @@ static int dk_sync_output(void *ctx, struct exec_env *e, int64_t timeout_ns)
 	return r;
 }
 
+/* The IPv4 address of a host interface, into addr (16 bytes). */
+static bool iface_addr(const char *iface, char addr[16])
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs) == -1)
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    !strcmp(i->ifa_name, iface))
+			found = inet_ntop(AF_INET,
+					  &((struct sockaddr_in *)(void *)
+						    i->ifa_addr)->sin_addr,
+					  addr, 16) != NULL;
+	freeifaddrs(ifs);
+	return found;
+}
+
+/*
+ * Where containers reach this host: 127.0.0.1 on the host network; on a
+ * bridge network its gateway, which is this host's address on the
+ * bridge (IPAM's Gateway, else the bridge interface's own address).
+ * Asked at every cold start, so a network recreated meanwhile is found.
+ */
+static int dk_api_addr(void *ctx, char addr[16], char **why)
+{
+	struct dk *dk = ctx;
+	const char *driver, *gw = NULL, *id, *br;
+	struct docker *d;
+	json_t *j = NULL, *cfg;
+	char iface[32];
+	size_t i;
+	int r;
+
+	if (!strcmp(dk->network, "host")) {
+		snprintf(addr, 16, "127.0.0.1");
+		return 0;
+	}
+	d = dk_docker(dk, &r);
+	if (!d) {
+		*why = unreachable(dk, r);
+		return -ENOEXEC;
+	}
+	r = docker_network_inspect(d, dk->network, &j);
+	if (r == -ENOENT) {
+		*why = error_doc("Sandbox.Failure",
+				 "network '%s' does not exist in dockerd at "
+				 "%s: create it (`docker network create %s`) "
+				 "or mount with --docker-network host",
+				 dk->network, host_name(dk), dk->network);
+		return -ENOEXEC;
+	}
+	if (r < 0) {
+		*why = unreachable(dk, r);
+		return -ENOEXEC;
+	}
+	driver = json_string_value(json_object_get(j, "Driver"));
+	if (!driver || strcmp(driver, "bridge")) {
+		*why = error_doc("Sandbox.Failure",
+				 "network '%s' has driver '%s': containers "
+				 "reach lambdafs's Runtime API from a bridge "
+				 "network (its gateway is this host) or the "
+				 "host network",
+				 dk->network, driver ? driver : "?");
+		json_decref(j);
+		return -ENOEXEC;
+	}
+	json_array_foreach (json_object_get(json_object_get(j, "IPAM"),
+					    "Config"),
+			    i, cfg) {
+		const char *g = json_string_value(json_object_get(cfg,
+								  "Gateway"));
+
+		if (g && strchr(g, '.') && strlen(g) < 16) {
+			gw = g;
+			break;
+		}
+	}
+	if (gw) {
+		snprintf(addr, 16, "%s", gw);
+		json_decref(j);
+		return 0;
+	}
+	/* no Gateway recorded (a subnet given at creation): the bridge's
+	 * own address; docker names it br-<id prefix> unless told */
+	br = json_string_value(json_object_get(
+		json_object_get(j, "Options"),
+		"com.docker.network.bridge.name"));
+	id = json_string_value(json_object_get(j, "Id"));
+	if (br)
+		snprintf(iface, sizeof(iface), "%s", br);
+	else
+		snprintf(iface, sizeof(iface), "br-%.12s", id ? id : "");
+	json_decref(j);
+	if (docker_is_local(d) && iface_addr(iface, addr))
+		return 0;
+	*why = error_doc("Sandbox.Failure",
+			 "cannot tell the gateway of network '%s' (no IPAM "
+			 "Gateway, no IPv4 address on interface %s): the "
+			 "containers could not reach the Runtime API",
+			 dk->network, iface);
+	return -ENOEXEC;
+}
+
 static void dk_measure(void *ctx, struct exec_env *e, struct exec_usage *u)
 {
 	(void)ctx;
@@ -1033,6 +1132,7 @@ static const struct exec_ops dk_ops = {
 	.release = dk_release,
 	.describe = dk_describe,
 	.sync_output = dk_sync_output,
+	.api_addr = dk_api_addr,
 };
 
 /* RS "lambdafs-sync:" 16 random hex digits US: RS occurs only first. */

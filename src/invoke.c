@@ -89,6 +89,7 @@ struct env {
 	int users;		/* callers holding a pointer */
 	struct rapi *rapi;
 	uint16_t port;
+	char api_addr[16];	/* where the runtime reaches its Runtime API */
 	const struct executor *x; /* where it runs; set by env_spawn */
 	struct exec_env *xe;	/* the executor's handle, NULL before */
 	pid_t pid;
@@ -774,7 +775,7 @@ static void env_build(const struct env_view *v, const struct env *e,
 	envv_add(ev, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", fe->memory_mb);
 	envv_add(ev, "AWS_LAMBDA_FUNCTION_VERSION=$LATEST");
 	envv_add(ev, "AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
-	envv_add(ev, "AWS_LAMBDA_RUNTIME_API=127.0.0.1:%u", e->port);
+	envv_add(ev, "AWS_LAMBDA_RUNTIME_API=%s:%u", e->api_addr, e->port);
 }
 
 /*
@@ -1023,11 +1024,18 @@ static int env_spawn(struct invoker *iv, struct env *e,
 		snprintf(name, sizeof(name), "%s-%u", fe->name, e->id);
 		(void)cgroup_new(iv->cgroups, name, fe->memory_mb, &e->cg);
 	}
-	r = rapi_start(&env_callbacks, e, &e->rapi, &e->port);
+	/* 127.0.0.1, or the gateway of a container's network */
+	snprintf(e->api_addr, sizeof(e->api_addr), "127.0.0.1");
+	if (e->x->ops->api_addr) {
+		r = e->x->ops->api_addr(e->x->ctx, e->api_addr, why);
+		if (r < 0)
+			goto out;
+	}
+	r = rapi_start_on(&env_callbacks, e, e->api_addr, &e->rapi, &e->port);
 	if (r < 0) {
 		*why = error_json("Sandbox.Failure",
-				  "cannot start the Runtime API: %s",
-				  strerror(-r));
+				  "cannot start the Runtime API on %s: %s",
+				  e->api_addr, strerror(-r));
 		goto out;
 	}
 	if (pipe2(pfd, O_CLOEXEC) == -1) {

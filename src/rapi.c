@@ -99,6 +99,7 @@
  * rapi_stop and MHD_stop_daemon must not run on the MHD thread: never
  * call rapi_stop from a callback.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -958,14 +959,26 @@ static void rapi_free(struct rapi *r)
 int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 	       uint16_t *port)
 {
+	return rapi_start_on(cb, arg, NULL, out, port);
+}
+
+int rapi_start_on(const struct rapi_callbacks *cb, void *arg,
+		  const char *addr, struct rapi **out, uint16_t *port)
+{
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_in sin;
+	struct in_addr ip;
 	pthread_condattr_t ca;
 	sigset_t old;
 	struct rapi *r;
 	int ret, err;
 
 	*out = NULL;
+	ip.s_addr = htonl(INADDR_LOOPBACK);
+	if (addr && inet_pton(AF_INET, addr, &ip) != 1)
+		return -EINVAL;
+	if (!addr)
+		addr = "127.0.0.1";
 	r = xcalloc(1, sizeof(*r));
 	r->cb = *cb;
 	r->arg = arg;
@@ -980,6 +993,7 @@ int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = 0;
+	sin.sin_addr = ip;
 
 	/* MHD's thread inherits this mask: signals go to the FUSE thread */
 	util_signals_block(&old);
@@ -1000,8 +1014,8 @@ int rapi_start(const struct rapi_callbacks *cb, void *arg, struct rapi **out,
 	util_signals_restore(&old);
 	if (!r->mhd) {
 		ret = err ? -err : -EIO;
-		log_warnx("runtime api: cannot start the server on 127.0.0.1: "
-			  "%s", strerror(-ret));
+		log_warnx("runtime api: cannot start the server on %s: %s",
+			  addr, strerror(-ret));
 		goto out;
 	}
 	info = MHD_get_daemon_info(r->mhd, MHD_DAEMON_INFO_BIND_PORT);
