@@ -40,7 +40,7 @@
  * Memory: MemorySize is the container's memory limit (swap included).
  * Max Memory Used comes from the container's memory cgroup, read as a
  * file when the daemon is local (cgroup v1 memory.max_usage_in_bytes,
- * v2 memory.peak); a remote daemon's figure is unknown (0).
+ * v2 memory.peak); a remote daemon's comes from the stats API.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -917,6 +917,30 @@ static bool send_marker(struct exec_env *e, const char *fdpath,
 	return ok;
 }
 
+/*
+ * Without the container's cgroup files (a remote daemon): its memory from
+ * the stats API, sampled once per invocation before END. cgroup v1 keeps
+ * the peak (max_usage); v2 reports only current usage, so the figure is
+ * the largest sample seen.
+ */
+static void stats_peak(struct exec_env *e)
+{
+	json_t *j = NULL, *m;
+	json_int_t bytes;
+
+	if (docker_stats(e->d, e->id, &j) < 0)
+		return;
+	m = json_object_get(j, "memory_stats");
+	bytes = json_integer_value(json_object_get(m, "max_usage"));
+	if (!bytes)
+		bytes = json_integer_value(json_object_get(m, "usage"));
+	json_decref(j);
+	pthread_mutex_lock(&e->lock);
+	if (bytes / 1024 > e->peak_kb)
+		e->peak_kb = (long)(bytes / 1024);
+	pthread_mutex_unlock(&e->lock);
+}
+
 static int dk_sync_output(void *ctx, struct exec_env *e, int64_t timeout_ns)
 {
 	int64_t until = util_mono_ns() + timeout_ns;
@@ -926,6 +950,8 @@ static int dk_sync_output(void *ctx, struct exec_env *e, int64_t timeout_ns)
 	int r = 0;
 
 	(void)ctx;
+	if (!e->cgroup_peak)
+		stats_peak(e);
 	if (e->proc_dir == -1) {
 		e->proc_dir = open_init_proc(e);
 		if (e->proc_dir < 0)

@@ -1957,6 +1957,14 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	if (dur_ms < 0)
 		dur_ms = 0;
 	drain_output(e, cold);
+	if (e->x != &exec_subproc) {
+		/* a container's figure may come from a sample taken by
+		 * sync_output (the stats API of a remote daemon) */
+		long kb = env_peak_kb(e);
+
+		if (kb > peak_kb)
+			peak_kb = kb;
+	}
 	flog_tap_printf(p->log, &e->tap, "END RequestId: %s", inv->id);
 	atomic_store(&e->end_ns, util_mono_ns());
 	{

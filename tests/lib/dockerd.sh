@@ -7,6 +7,8 @@
 #                 /var/tmp/lambdafs-dockerd (so imported test images survive
 #                 between runs), --iptables=false --bridge=none. Exports
 #                 DOCKER_HOST. Returns 1 with DOCKER_WHY set if impossible.
+#                 DOCKERD_TCP=PORT: the private one also listens on
+#                 tcp://127.0.0.1:PORT (to test the remote-daemon paths).
 #   docker_down   stops the private daemon (only the pid we started).
 #   dockerd_restart  stops and starts the private daemon again (SIGTERM:
 #                 dockerd stops its containers on the way out).
@@ -36,6 +38,7 @@ dockerd_start() {
 		--data-root "$DOCKERD_DIR/root" --exec-root "$DOCKERD_RUN/exec" \
 		--pidfile "$DOCKERD_RUN/dockerd.pid" \
 		--host "unix://$DOCKERD_RUN/docker.sock" \
+		${DOCKERD_TCP:+--host "tcp://127.0.0.1:$DOCKERD_TCP"} \
 		>>"$DOCKERD_RUN/dockerd.log" 2>&1 </dev/null &
 	DOCKERD_PID=$!
 	for _ in $(seq 1 600); do
