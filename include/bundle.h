@@ -23,6 +23,9 @@
 struct bundle_limits {
 	uint64_t max_entries;  /* entries in the archive, directories too */
 	uint64_t max_unpacked; /* total bytes of regular file data */
+	/* optional: once true, the unpack stops with -ECANCELED (checked
+	 * at every 1 MiB read of the zip) */
+	const _Atomic bool *cancel;
 };
 
 /* What the package holds at its root, for runtime/handler inference. */

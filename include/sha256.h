@@ -24,7 +24,8 @@ void sha256_force_portable(bool on);
 void sha256_hex(const unsigned char digest[32], char out[65]);
 /* Standard base64 with padding, 44 chars + NUL (AWS CodeSha256). */
 void sha256_base64(const unsigned char digest[32], char out[45]);
-/* Hashes everything readable from fd (from its current offset). 0 or -errno */
+/* Hashes fd's file from offset 0 with pread (the file offset is left
+ * alone, so another thread may read it meanwhile). 0 or -errno */
 int sha256_fd(int fd, unsigned char digest[32], uint64_t *size);
 
 #endif

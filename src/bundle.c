@@ -105,6 +105,7 @@ struct bundle_reader {
 	int64_t size; /* size of the zip at the start */
 	int err;      /* errno of a failed pread, 0 if none */
 	char *buf;    /* BUNDLE_BUFSZ bytes */
+	const _Atomic bool *cancel; /* lim->cancel */
 };
 
 /* A directory whose mode is applied once its content is in place. */
@@ -218,6 +219,11 @@ static la_ssize_t bundle_read_cb(struct archive *a, void *data,
 	struct bundle_reader *rd = data;
 	ssize_t n;
 
+	if (rd->cancel && *rd->cancel) {
+		rd->err = ECANCELED;
+		archive_set_error(a, ECANCELED, "canceled");
+		return -1;
+	}
 	do {
 		n = pread(rd->fd, rd->buf, BUNDLE_BUFSZ, (off_t)rd->off);
 	} while (n == -1 && errno == EINTR);
@@ -1021,7 +1027,7 @@ static int bundle_rename(const char *from, const char *to)
 int bundle_unpack(int zipfd, const char *dest, const struct bundle_limits *lim,
 		  struct bundle_info *info, char **cause)
 {
-	struct bundle_reader rd = { .fd = zipfd };
+	struct bundle_reader rd = { .fd = zipfd, .cancel = lim->cancel };
 	struct bundle_ctx c = { .lim = lim, .info = info, .rd = &rd };
 	locale_t utf8 = (locale_t)0, old = (locale_t)0;
 	char *tmp = NULL, *parent = NULL, *edest = bundle_escape(dest);

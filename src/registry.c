@@ -22,6 +22,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/wait.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -1088,16 +1089,53 @@ out:
 	return r;
 }
 
+/*
+ * The digest names the tree, but hashing and unpacking both read the
+ * whole zip: they run at once (hash on a helper thread, unpack here into
+ * a scratch directory renamed to the tree once the digest is known), so a
+ * deploy costs the longer of the two, not their sum. If the tree already
+ * exists (the same zip deployed before), the unpack is canceled as soon
+ * as the hash says so, unless the caller needs what the root holds.
+ */
+struct hash_job {
+	struct registry *reg;
+	int fd;
+	bool need_info;
+	unsigned char d[32];
+	uint64_t size;
+	int r;
+	_Atomic bool known;	/* the tree exists: unpacking is moot */
+};
+
+static void *hash_main(void *arg)
+{
+	struct hash_job *j = arg;
+	char hex[65], *tree;
+
+	j->r = sha256_fd(j->fd, j->d, &j->size);
+	if (j->r == 0 && !j->need_info) {
+		sha256_hex(j->d, hex);
+		tree = tree_path(j->reg, hex);
+		if (access(tree, F_OK) == 0)
+			atomic_store(&j->known, true);
+		free(tree);
+	}
+	return NULL;
+}
+
 static int ingest_zip(struct registry *reg, int fd, bool need_info,
 		      struct ingest *in, char **cause)
 {
-	unsigned char d[32];
-	uint64_t size;
+	struct hash_job job = { .reg = reg, .fd = fd, .need_info = need_info };
+	struct bundle_limits lim = ingest_limits;
+	char *tree = NULL, *scratch = NULL, *ucause = NULL;
 	struct stat st;
-	char *tree = NULL, *scratch = NULL;
+	pthread_t hasher;
+	bool threaded;
+	sigset_t saved;
 	char rnd[37];
-	int64_t t0, t1, t2;
-	int r;
+	int64_t t0, t1;
+	int r, ru;
 
 	memset(in, 0, sizeof(*in));
 	if (fstat(fd, &st) == -1)
@@ -1112,55 +1150,63 @@ static int ingest_zip(struct registry *reg, int fd, bool need_info,
 				   (long long)st.st_size, LAMBDAFS_MAX_ZIP);
 		return -EFBIG;
 	}
-	if (lseek(fd, 0, SEEK_SET) == -1)
-		return -errno;
+	atomic_init(&job.known, false);
+	lim.cancel = &job.known;
 	t0 = util_mono_ns();
-	r = sha256_fd(fd, d, &size);
+	util_signals_block(&saved);
+	threaded = pthread_create(&hasher, NULL, hash_main, &job) == 0;
+	util_signals_restore(&saved);
+	if (!threaded)
+		hash_main(&job);
+	util_uuid(rnd);
+	scratch = xasprintf("%s/unpack-%s", reg->tmp_dir, rnd);
+	ru = bundle_unpack(fd, scratch, &lim, &in->info, &ucause);
 	t1 = util_mono_ns();
+	if (threaded)
+		pthread_join(hasher, NULL);
+	r = job.r;
 	if (r < 0) {
 		*cause = xasprintf("cannot read the upload: %s", strerror(-r));
-		return r;
+		goto out;
 	}
-	sha256_hex(d, in->digest);
-	sha256_base64(d, in->sha_b64);
-	in->size = (int64_t)size;
-
+	sha256_hex(job.d, in->digest);
+	sha256_base64(job.d, in->sha_b64);
+	in->size = (int64_t)job.size;
 	tree = tree_path(reg, in->digest);
-	if (access(tree, F_OK) == 0) {
-		if (need_info) {
-			/* Shared tree already there; unpack aside just to
-			 * learn what the root holds (rare: first deploy of
-			 * a zip some other function or layer already has). */
-			util_uuid(rnd);
-			scratch = xasprintf("%s/info-%s", reg->tmp_dir, rnd);
-			r = bundle_unpack(fd, scratch, &ingest_limits,
-					  &in->info, cause);
-			util_rm_rf(scratch);
-			if (r < 0)
-				goto out;
-			in->have_info = true;
-		}
+	if (ru == -ECANCELED && atomic_load(&job.known) &&
+	    access(tree, F_OK) == 0) {
+		ru = 0; /* the same zip is unpacked already */
+	} else if (ru < 0) {
+		r = ru;
+		*cause = ucause;
+		ucause = NULL;
+		goto out;
 	} else {
-		r = bundle_unpack(fd, tree, &ingest_limits, &in->info, cause);
-		if (r == -EEXIST || r == -ENOTEMPTY) {
-			/* a concurrent deploy of the same zip won */
-			free(*cause);
-			*cause = NULL;
-			r = 0;
-		} else if (r < 0) {
-			goto out;
+		in->have_info = true;
+		if (renameat2(AT_FDCWD, scratch, AT_FDCWD, tree,
+			      RENAME_NOREPLACE) == 0) {
+			r = util_fsync_dir(reg->tree_dir);
+		} else if (errno == EEXIST || errno == ENOTEMPTY) {
+			r = 0; /* deployed before, or by a concurrent deploy */
 		} else {
-			in->have_info = true;
+			r = -errno;
+		}
+		if (r < 0) {
+			*cause = xasprintf("cannot store the package: %s",
+					   strerror(-r));
+			goto out;
 		}
 	}
-	t2 = util_mono_ns();
 	r = keep_blob(reg, fd, in->digest);
 	if (r < 0)
 		*cause = xasprintf("cannot store the zip: %s", strerror(-r));
-	log_debug("ingest %s: hash %.1f ms, unpack %.1f ms, blob %.1f ms",
-		  in->digest, (t1 - t0) / 1e6, (t2 - t1) / 1e6,
-		  (util_mono_ns() - t2) / 1e6);
+	log_debug("ingest %s: hash and unpack %.1f ms%s, blob %.1f ms",
+		  in->digest, (t1 - t0) / 1e6,
+		  in->have_info ? "" : " (known, unpack canceled)",
+		  (util_mono_ns() - t1) / 1e6);
 out:
+	util_rm_rf(scratch); /* gone unless unused */
+	free(ucause);
 	free(scratch);
 	free(tree);
 	return r;

@@ -265,7 +265,7 @@ int sha256_fd(int fd, unsigned char digest[32], uint64_t *size)
 
 	sha256_init(&s);
 	for (;;) {
-		n = read(fd, chunk, CHUNK);
+		n = pread(fd, chunk, CHUNK, (off_t)s.len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
