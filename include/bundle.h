@@ -26,6 +26,10 @@ struct bundle_limits {
 	/* optional: once true, the unpack stops with -ECANCELED (checked
 	 * at every 1 MiB read of the zip) */
 	const _Atomic bool *cancel;
+	/* optional: called once every entry is written, before the tree is
+	 * synced to disk; returning false stops with -ECANCELED */
+	bool (*gate)(void *arg);
+	void *gate_arg;
 };
 
 /* What the package holds at its root, for runtime/handler inference. */

@@ -1093,6 +1093,10 @@ int bundle_unpack(int zipfd, const char *dest, const struct bundle_limits *lim,
 
 	free(c.ename);
 	c.ename = NULL;
+	if (lim->gate && !lim->gate(lim->gate_arg)) {
+		r = bundle_fail(&c, -ECANCELED, "canceled");
+		goto out;
+	}
 	if (fchmod(c.rootfd, 0755) == -1 || syncfs(c.rootfd) == -1) {
 		r = bundle_fail(&c, -errno, "cannot write the package: %s",
 				strerror(errno));

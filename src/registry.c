@@ -1105,7 +1105,21 @@ struct hash_job {
 	uint64_t size;
 	int r;
 	_Atomic bool known;	/* the tree exists: unpacking is moot */
+	pthread_t thread;
+	bool threaded, joined;
 };
+
+/* bundle's gate before syncing the tree: the hash has the last word */
+static bool hash_gate(void *arg)
+{
+	struct hash_job *j = arg;
+
+	if (j->threaded && !j->joined) {
+		pthread_join(j->thread, NULL);
+		j->joined = true;
+	}
+	return !atomic_load(&j->known);
+}
 
 static void *hash_main(void *arg)
 {
@@ -1130,8 +1144,6 @@ static int ingest_zip(struct registry *reg, int fd, bool need_info,
 	struct bundle_limits lim = ingest_limits;
 	char *tree = NULL, *scratch = NULL, *ucause = NULL;
 	struct stat st;
-	pthread_t hasher;
-	bool threaded;
 	sigset_t saved;
 	char rnd[37];
 	int64_t t0, t1;
@@ -1152,18 +1164,20 @@ static int ingest_zip(struct registry *reg, int fd, bool need_info,
 	}
 	atomic_init(&job.known, false);
 	lim.cancel = &job.known;
+	lim.gate = hash_gate;
+	lim.gate_arg = &job;
 	t0 = util_mono_ns();
 	util_signals_block(&saved);
-	threaded = pthread_create(&hasher, NULL, hash_main, &job) == 0;
+	job.threaded = pthread_create(&job.thread, NULL, hash_main, &job) == 0;
 	util_signals_restore(&saved);
-	if (!threaded)
+	if (!job.threaded)
 		hash_main(&job);
 	util_uuid(rnd);
 	scratch = xasprintf("%s/unpack-%s", reg->tmp_dir, rnd);
 	ru = bundle_unpack(fd, scratch, &lim, &in->info, &ucause);
 	t1 = util_mono_ns();
-	if (threaded)
-		pthread_join(hasher, NULL);
+	if (job.threaded && !job.joined)
+		pthread_join(job.thread, NULL);
 	r = job.r;
 	if (r < 0) {
 		*cause = xasprintf("cannot read the upload: %s", strerror(-r));
