@@ -8,6 +8,7 @@
 
 #include <time.h>
 
+#include <pthread.h>
 #include <signal.h>
 
 #include "common.h"
@@ -67,6 +68,14 @@ void util_uuid(char out[37]);
  * block, so those signals reach the FUSE loop (which unmounts) and never
  * a worker thread.
  */
+/* pthread_cond_timedwait for at most ns nanoseconds from now (the
+ * condition uses the default CLOCK_REALTIME); returns its result. */
+int util_cond_wait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		      int64_t ns);
+/* A Lambda error document {"errorMessage": ..., "errorType": type}
+ * (compact JSON, malloc'd; NULL only if out of memory). */
+char *util_error_json(const char *type, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void util_signals_block(sigset_t *saved);
 void util_signals_restore(const sigset_t *saved);
 

@@ -245,27 +245,6 @@ static struct docker *dk_docker(struct dk *dk, int *err)
 
 /* ---------- errors users can act on ---------- */
 
-static char *error_doc(const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *error_doc(const char *type, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg = NULL, *out;
-	json_t *j;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	j = json_pack("{s:s, s:s}", "errorMessage", msg ? msg : "",
-		      "errorType", type);
-	out = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
-	free(msg);
-	return out;
-}
-
 static const char *host_name(const struct dk *dk)
 {
 	const char *h = dk->host ? dk->host : getenv("DOCKER_HOST");
@@ -276,7 +255,7 @@ static const char *host_name(const struct dk *dk)
 /* No answer from dockerd (r from curl: refused, timed out, reset). */
 static char *unreachable(const struct dk *dk, int r)
 {
-	return error_doc("Sandbox.DockerUnreachable",
+	return util_error_json("Sandbox.DockerUnreachable",
 			 "cannot reach dockerd at %s: %s; start the Docker "
 			 "daemon (or point DOCKER_HOST at one), or run this "
 			 "function with --executor subprocess",
@@ -703,12 +682,12 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	body = create_body(dk, spec);
 	if (!body) {
 		r = -ENOMEM;
-		*why = error_doc("Sandbox.Failure", "out of memory");
+		*why = util_error_json("Sandbox.Failure", "out of memory");
 		goto fail;
 	}
 	r = docker_create(d, e->name, body, e->id, &rep);
 	if (r == -ENOENT) {
-		*why = error_doc(
+		*why = util_error_json(
 			"Sandbox.ImageNotFound",
 			"image '%s' is not present in the Docker daemon at %s "
 			"(lambdafs never pulls): provide it with `docker load "
@@ -727,7 +706,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 		goto fail;
 	}
 	if (r < 0) {
-		*why = error_doc("Sandbox.Failure",
+		*why = util_error_json("Sandbox.Failure",
 				 "cannot create a container from '%s': %s",
 				 spec->image,
 				 rep.message ? rep.message : strerror(-r));
@@ -736,7 +715,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	}
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		r = -errno;
-		*why = error_doc("Sandbox.Failure", "pipe: %s", strerror(-r));
+		*why = util_error_json("Sandbox.Failure", "pipe: %s", strerror(-r));
 		goto fail_rm;
 	}
 	e->exit_r = pfd[0];
@@ -744,7 +723,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	e->out_fd = fcntl(spec->proc->out_fd, F_DUPFD_CLOEXEC, 3);
 	if (e->out_fd == -1) {
 		r = -errno;
-		*why = error_doc("Sandbox.Failure", "dup: %s", strerror(-r));
+		*why = util_error_json("Sandbox.Failure", "dup: %s", strerror(-r));
 		goto fail_rm;
 	}
 	{
@@ -755,7 +734,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 		util_signals_restore(&saved);
 	}
 	if (r < 0) {
-		*why = error_doc("Sandbox.Failure", "pthread_create: %s",
+		*why = util_error_json("Sandbox.Failure", "pthread_create: %s",
 				 strerror(-r));
 		goto fail_rm;
 	}
@@ -763,21 +742,12 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	/* output written before the attach would be lost: wait for it */
 	until = util_mono_ns() + ATTACH_WAIT_MS * 1000000LL;
 	pthread_mutex_lock(&e->lock);
-	while (!e->attached && !e->attach_done && util_mono_ns() < until) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
-	}
+	while (!e->attached && !e->attach_done && util_mono_ns() < until)
+		util_cond_wait_ns(&e->cond, &e->lock, 50 * 1000000LL);
 	r = e->attached ? 0 : e->attach_err ? e->attach_err : -ETIMEDOUT;
 	pthread_mutex_unlock(&e->lock);
 	if (r < 0) {
-		*why = error_doc("Sandbox.Failure",
+		*why = util_error_json("Sandbox.Failure",
 				 "cannot attach to container %.12s: %s", e->id,
 				 strerror(-r));
 		goto fail_rm;
@@ -785,7 +755,7 @@ static int dk_start(void *ctx, const struct exec_spec *spec,
 	docker_reply_release(&rep);
 	r = docker_start(d, e->id, &rep);
 	if (r < 0) {
-		*why = error_doc("Runtime.InvalidEntrypoint",
+		*why = util_error_json("Runtime.InvalidEntrypoint",
 				 "cannot start a container from '%s': %s",
 				 spec->image,
 				 rep.message ? rep.message : strerror(-r));
@@ -977,19 +947,11 @@ static int dk_sync_output(void *ctx, struct exec_env *e, int64_t timeout_ns)
 	pthread_mutex_lock(&e->lock);
 	while (!e->attach_done && ((sent1 && e->markers[1] < want[1]) ||
 				   (sent2 && e->markers[2] < want[2]))) {
-		struct timespec ts;
-
 		if (util_mono_ns() >= until) {
 			r = -ETIMEDOUT;
 			break;
 		}
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 5 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
+		util_cond_wait_ns(&e->cond, &e->lock, 5 * 1000000LL);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return r;
@@ -1041,7 +1003,7 @@ static int dk_api_addr(void *ctx, char addr[16], char **why)
 	}
 	r = docker_network_inspect(d, dk->network, &j);
 	if (r == -ENOENT) {
-		*why = error_doc("Sandbox.Failure",
+		*why = util_error_json("Sandbox.Failure",
 				 "network '%s' does not exist in dockerd at "
 				 "%s: create it (`docker network create %s`) "
 				 "or mount with --docker-network host",
@@ -1054,7 +1016,7 @@ static int dk_api_addr(void *ctx, char addr[16], char **why)
 	}
 	driver = json_string_value(json_object_get(j, "Driver"));
 	if (!driver || strcmp(driver, "bridge")) {
-		*why = error_doc("Sandbox.Failure",
+		*why = util_error_json("Sandbox.Failure",
 				 "network '%s' has driver '%s': containers "
 				 "reach lambdafs's Runtime API from a bridge "
 				 "network (its gateway is this host) or the "
@@ -1092,7 +1054,7 @@ static int dk_api_addr(void *ctx, char addr[16], char **why)
 	json_decref(j);
 	if (docker_is_local(d) && iface_addr(iface, addr))
 		return 0;
-	*why = error_doc("Sandbox.Failure",
+	*why = util_error_json("Sandbox.Failure",
 			 "cannot tell the gateway of network '%s' (no IPAM "
 			 "Gateway, no IPv4 address on interface %s): the "
 			 "containers could not reach the Runtime API",

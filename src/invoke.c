@@ -474,27 +474,6 @@ static char *find_in_path(const char *prog)
 	return NULL;
 }
 
-static char *error_json(const char *type, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static char *error_json(const char *type, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg, *out;
-	json_t *j;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	j = json_pack("{s:s, s:s}", "errorMessage", msg ? msg : "",
-		      "errorType", type);
-	out = json_dumps(j, JSON_COMPACT);
-	json_decref(j);
-	free(msg);
-	return out;
-}
-
 /*
  * Paths as the runtime sees them: in the sandbox (code at /var/task,
  * layers merged at /opt) or, without one, the real directories.
@@ -538,14 +517,14 @@ static int env_command(const struct env_view *v,
 
 	*path = *arg1 = NULL;
 	if (!fe->code_dir) {
-		*why = error_json("Runtime.InvalidEntrypoint",
+		*why = util_error_json("Runtime.InvalidEntrypoint",
 				  "function '%s' has no code: copy a zip to "
 				  "functions/%s/code.zip",
 				  fe->name, fe->name);
 		return -ENOEXEC;
 	}
 	if (!family) {
-		*why = error_json("Runtime.Unknown",
+		*why = util_error_json("Runtime.Unknown",
 				  "runtime '%s' cannot run as a host "
 				  "subprocess: use --executor docker, or set "
 				  "Runtime to a python3.x, nodejs*.x or "
@@ -560,7 +539,7 @@ static int env_command(const struct env_view *v,
 			p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
 		}
 		if (access(p, F_OK) != 0) {
-			*why = error_json("Runtime.InvalidEntrypoint",
+			*why = util_error_json("Runtime.InvalidEntrypoint",
 					  "Couldn't find valid bootstrap(s): "
 					  "[/var/task/bootstrap "
 					  "/opt/bootstrap]");
@@ -568,7 +547,7 @@ static int env_command(const struct env_view *v,
 			return -ENOEXEC;
 		}
 		if (access(p, X_OK) != 0) {
-			*why = error_json("Runtime.InvalidEntrypoint",
+			*why = util_error_json("Runtime.InvalidEntrypoint",
 					  "bootstrap is not executable: zip "
 					  "it with its x bit (chmod +x "
 					  "bootstrap; zip ...)");
@@ -588,7 +567,7 @@ static int env_command(const struct env_view *v,
 	}
 	p = find_in_path(!strcmp(family, "python") ? "python3" : "node");
 	if (!p) {
-		*why = error_json("Runtime.Unknown",
+		*why = util_error_json("Runtime.Unknown",
 				  "runtime '%s' needs %s on this host: "
 				  "install it, or use --executor docker",
 				  fe->runtime,
@@ -836,7 +815,7 @@ static int container_command(struct invoker *iv,
 
 	memset(cc, 0, sizeof(*cc));
 	if (fe->is_image && !fe->image_uri) {
-		*why = error_json("Runtime.InvalidEntrypoint",
+		*why = util_error_json("Runtime.InvalidEntrypoint",
 				  "function '%s' is PackageType Image but has "
 				  "no ImageUri: set it in config.json, e.g. "
 				  "{\"ImageUri\": \"my-function:latest\"}",
@@ -851,14 +830,14 @@ static int container_command(struct invoker *iv,
 		return 0;
 	}
 	if (!fe->code_dir) {
-		*why = error_json("Runtime.InvalidEntrypoint",
+		*why = util_error_json("Runtime.InvalidEntrypoint",
 				  "function '%s' has no code: copy a zip to "
 				  "functions/%s/code.zip",
 				  fe->name, fe->name);
 		return -ENOEXEC;
 	}
 	if (!fe->runtime) {
-		*why = error_json("Runtime.Unknown",
+		*why = util_error_json("Runtime.Unknown",
 				  "function '%s' has no Runtime: set it in "
 				  "config.json",
 				  fe->name);
@@ -875,7 +854,7 @@ static int container_command(struct invoker *iv,
 			cc->one[0] = "/opt/bootstrap";
 		}
 		if (access(p, F_OK) != 0) {
-			*why = error_json("Runtime.InvalidEntrypoint",
+			*why = util_error_json("Runtime.InvalidEntrypoint",
 					  "Couldn't find valid bootstrap(s): "
 					  "[/var/task/bootstrap "
 					  "/opt/bootstrap]");
@@ -886,7 +865,7 @@ static int container_command(struct invoker *iv,
 		}
 		/* the same file, bind-mounted: fail as a subprocess would */
 		if (access(p, X_OK) != 0) {
-			*why = error_json("Runtime.InvalidEntrypoint",
+			*why = util_error_json("Runtime.InvalidEntrypoint",
 					  "bootstrap is not executable: zip "
 					  "it with its x bit (chmod +x "
 					  "bootstrap; zip ...)");
@@ -946,7 +925,7 @@ static int pick_executor(struct invoker *iv, const struct function_exec *fe,
 	default:
 		docker = false;
 		if (fe->is_image) {
-			*why = error_json("Runtime.InvalidEntrypoint",
+			*why = util_error_json("Runtime.InvalidEntrypoint",
 					  "function '%s' is PackageType Image: "
 					  "images run in containers; mount "
 					  "with --executor docker or auto",
@@ -995,7 +974,7 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	util_rm_rf(e->tmpdir);
 	r = util_mkdir_p(e->tmpdir, 0700);
 	if (r < 0) {
-		*why = error_json("Sandbox.Failure", "cannot create /tmp: %s",
+		*why = util_error_json("Sandbox.Failure", "cannot create /tmp: %s",
 				  strerror(-r));
 		goto out;
 	}
@@ -1010,7 +989,7 @@ static int env_spawn(struct invoker *iv, struct env *e,
 
 		sb = sandbox_new(iv->sandbox, &l, &msg);
 		if (!sb) {
-			*why = error_json("Sandbox.Failure", "%s", msg);
+			*why = util_error_json("Sandbox.Failure", "%s", msg);
 			free(msg);
 			msg = NULL;
 			r = -EIO;
@@ -1033,14 +1012,14 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	}
 	r = rapi_start_on(&env_callbacks, e, e->api_addr, &e->rapi, &e->port);
 	if (r < 0) {
-		*why = error_json("Sandbox.Failure",
+		*why = util_error_json("Sandbox.Failure",
 				  "cannot start the Runtime API on %s: %s",
 				  e->api_addr, strerror(-r));
 		goto out;
 	}
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		r = -errno;
-		*why = error_json("Sandbox.Failure", "pipe: %s", strerror(-r));
+		*why = util_error_json("Sandbox.Failure", "pipe: %s", strerror(-r));
 		goto out;
 	}
 	env_build(&view, e, fe, &ev);
@@ -1076,7 +1055,7 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	}
 	if (r < 0) {
 		/* AWS: "Error: fork/exec /var/task/bootstrap: ..." */
-		*why = error_json("Runtime.InvalidEntrypoint",
+		*why = util_error_json("Runtime.InvalidEntrypoint",
 				  "cannot start the runtime: %s", msg);
 		r = -ENOEXEC;
 		goto out;
@@ -1092,7 +1071,7 @@ static int env_spawn(struct invoker *iv, struct env *e,
 	}
 	if (r < 0) {
 		e->x->ops->stop(e->x->ctx, e->xe);
-		*why = error_json("Sandbox.Failure", "pthread_create: %s",
+		*why = util_error_json("Sandbox.Failure", "pthread_create: %s",
 				  strerror(-r));
 		goto out;
 	}
@@ -1494,7 +1473,6 @@ static void set_result(struct invoke_result *res, int err, char *payload,
 
 static void timed_wait_locked(struct invoker *iv, int64_t until_ns)
 {
-	struct timespec ts;
 	int64_t now = util_mono_ns(), wait = until_ns - now;
 	int64_t step = 200 * 1000000LL; /* poll interrupts 5x a second */
 
@@ -1502,14 +1480,7 @@ static void timed_wait_locked(struct invoker *iv, int64_t until_ns)
 		wait = step;
 	if (wait < 0)
 		wait = 0;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += (time_t)(wait / 1000000000);
-	ts.tv_nsec += (long)(wait % 1000000000);
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(&iv->cond, &iv->lock, &ts);
+	util_cond_wait_ns(&iv->cond, &iv->lock, wait);
 }
 
 static bool is_interrupted(const struct invoke_opts *o)
@@ -1619,17 +1590,17 @@ static char *exit_reason(const char *id, int status)
 
 	if (WIFSIGNALED(status)) {
 		signal_text(WTERMSIG(status), sig, sizeof(sig));
-		return error_json("Runtime.ExitError",
+		return util_error_json("Runtime.ExitError",
 				  "RequestId: %s Error: Runtime exited with "
 				  "error: signal: %s",
 				  id, sig);
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		return error_json("Runtime.ExitError",
+		return util_error_json("Runtime.ExitError",
 				  "RequestId: %s Error: Runtime exited with "
 				  "error: exit status %d",
 				  id, WEXITSTATUS(status));
-	return error_json("Runtime.ExitError",
+	return util_error_json("Runtime.ExitError",
 			  "RequestId: %s Error: Runtime exited without "
 			  "providing a reason",
 			  id);
@@ -1864,7 +1835,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		e->x->ops->measure(e->x->ctx, e->xe, &usage);
 	peak_kb = env_peak_kb(e);
 	if (r < 0) {
-		payload = error_json("Sandbox.Failure",
+		payload = util_error_json("Sandbox.Failure",
 				     "cannot hand the event to the runtime: "
 				     "%s", strerror(-r));
 		res->err = -EREMOTEIO;
@@ -1874,7 +1845,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 	} else if (!(inv->done && inv->outcome == RAPI_RESPONSE) &&
 		   env_oom(e)) {
 		/* the whole environment goes, as on AWS */
-		payload = error_json("Runtime.OutOfMemory",
+		payload = util_error_json("Runtime.OutOfMemory",
 				     "RequestId: %s Error: Runtime exited "
 				     "with error: signal: killed",
 				     inv->id);
@@ -1908,7 +1879,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		etype = "Runtime.InitError";
 		env_kill_locked(e);
 	} else if ((e->exited || e->state == ENV_DEAD) && usage.why_ended) {
-		payload = error_json("Runtime.ExitError",
+		payload = util_error_json("Runtime.ExitError",
 				     "RequestId: %s Error: %s", inv->id,
 				     usage.why_ended);
 		res->err = -EREMOTEIO;
@@ -1930,7 +1901,7 @@ static int invoke_run(struct invoker *iv, const char *name, const char *event,
 		etype = "Runtime.Interrupted";
 		env_kill_locked(e);
 	} else {
-		payload = error_json("Sandbox.Timedout",
+		payload = util_error_json("Sandbox.Timedout",
 				     "RequestId: %s Error: Task timed out "
 				     "after %d.00 seconds",
 				     inv->id, fe.timeout_s);
@@ -2190,7 +2161,6 @@ static void *async_main(void *arg)
 {
 	struct invoker *iv = arg;
 	struct async_item *it;
-	struct timespec ts;
 	int64_t now, wait;
 
 	pthread_mutex_lock(&iv->lock);
@@ -2203,14 +2173,7 @@ static void *async_main(void *arg)
 		}
 		if (it->not_before_ns > now) {
 			wait = it->not_before_ns - now;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += wait / 1000000000LL;
-			ts.tv_nsec += wait % 1000000000LL;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&iv->acond, &iv->lock, &ts);
+			util_cond_wait_ns(&iv->acond, &iv->lock, wait);
 			continue;
 		}
 		iv->aq = it->next;

@@ -374,3 +374,38 @@ void util_signals_restore(const sigset_t *saved)
 {
 	pthread_sigmask(SIG_SETMASK, saved, NULL);
 }
+
+int util_cond_wait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		      int64_t ns)
+{
+	struct timespec ts;
+
+	if (ns < 0)
+		ns = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)(ns / 1000000000);
+	ts.tv_nsec += (long)(ns % 1000000000);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(cond, mutex, &ts);
+}
+
+char *util_error_json(const char *type, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg = NULL, *out;
+	json_t *j;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	j = json_pack("{s:s, s:s}", "errorMessage", msg ? msg : "",
+		      "errorType", type);
+	out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	free(msg);
+	return out;
+}
