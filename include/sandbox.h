@@ -63,5 +63,8 @@ void sandbox_free(struct sandbox *sb);
  * Returns 0, or -errno with what (size bytes) naming the failed step.
  */
 int sandbox_enter(const struct sandbox *sb, char *what, size_t size);
+/* Whether entering needs a user namespace, which a child sharing the
+ * daemon's address space (vfork) cannot create. */
+bool sandbox_uses_userns(const struct sandbox *sb);
 
 #endif

@@ -516,6 +516,11 @@ static const char *step_name(enum step_kind kind)
 		return r;                          \
 	} while (0)
 
+bool sandbox_uses_userns(const struct sandbox *sb)
+{
+	return sb->mode == SANDBOX_USERNS;
+}
+
 int sandbox_enter(const struct sandbox *sb, char *what, size_t size)
 {
 	int flags = CLONE_NEWNS, oldroot, r;
