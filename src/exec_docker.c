@@ -1106,11 +1106,11 @@ static const char *dk_describe(void *ctx, struct exec_env *e)
 static const struct exec_ops dk_ops = {
 	.name = "docker",
 	/*
+	 * Only where sync_output cannot mark the output (a remote daemon):
 	 * containerd-shim -> dockerd -> attach. On a loaded 2-core
 	 * machine, of 30 lines printed just before the answer, 19 landed
 	 * after END without a wait, 1-2 with 1 ms of quiet, none in 60
-	 * with 2 ms. NEEDSWORK: a learned window, or the runtime's stdout
-	 * on a host pipe (local daemons), would cost less per invocation.
+	 * with 2 ms (invoke.c learns longer windows from late output).
 	 */
 	.output_lag_ns = 2000 * 1000LL,
 	.start = dk_start,
