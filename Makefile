@@ -138,7 +138,7 @@ analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning -Iinclude $(SRCS)
 
 lint:
-	shellcheck -x tests/integration/*.sh tests/bench/*.sh mount-helper/mount.lambdafs .ci/run
+	shellcheck -x -S warning tests/integration/*.sh tests/bench/*.sh mount-helper/mount.lambdafs .ci/run
 
 format:
 	clang-format -i src/*.c include/*.h tests/unit/*.c

@@ -18,6 +18,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${LAMBDAFS_BUILD:-build}
 case $BUILD in /*) ;; *) BUILD=$TOP/$BUILD ;; esac
 LAMBDAFS=$BUILD/lambdafs
+# shellcheck disable=SC2034 # used by the tests
 MKZIP="python3 $TOP/tests/lib/mkzip.py"
 T_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "/tmp/lambdafs-$T_NAME.XXXXXX")
@@ -206,6 +207,7 @@ need_ric() {
 	local v=$1 dir tmp
 	command -v npm >/dev/null || skip_all "npm missing: cannot install aws-lambda-ric@$v"
 	dir=${LAMBDAFS_CLIENTS_DIR:-/var/tmp/lambdafs-clients}/ric-$v
+	# shellcheck disable=SC2034 # used by the tests
 	RIC=$dir
 	[ -x "$dir/node_modules/.bin/aws-lambda-ric" ] && return 0
 	diag "installing aws-lambda-ric@$v into $dir (native build, a few minutes; cached)"

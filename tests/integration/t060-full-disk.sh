@@ -5,6 +5,7 @@ require_fuse
 [ "$(id -u)" = 0 ] || skip_all "needs root to mount a small tmpfs"
 mkdir -p "$STATE"
 mount -t tmpfs -o size=6m tmpfs "$STATE" || skip_all "cannot mount tmpfs"
+# shellcheck disable=SC2034 # run by lib.sh's cleanup
 CLEANUP_HOOK='umount -l "$STATE" 2>/dev/null'
 mount_fs
 F=$MNT/functions/f

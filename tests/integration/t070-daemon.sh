@@ -42,7 +42,7 @@ assert_true "daemon mode: mounted" mountpoint -q "$MNT"
 pid=$(head -1 "$STATE/lock")
 assert_true "daemon mode: lock names a live pid" kill -0 "$pid"
 fusermount3 -u "$MNT"
-for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 assert_true "daemon mode: daemon gone after unmount" sh -c "! kill -0 $pid 2>/dev/null"
 assert_match "$(cat "$STATE/logs/lambdafs.log")" 'mounted' "daemon mode logs to state-dir/logs/lambdafs.log"
 done_testing

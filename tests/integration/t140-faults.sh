@@ -186,7 +186,7 @@ R=$MNT/functions/rogue
 # API told it after posting, so a line may land just after the answer)
 rogue_log() {
 	local i
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		[[ $(cat "$R/logs") =~ $1 ]] && break
 		sleep 0.1
 	done

@@ -3,6 +3,7 @@
 # function, warm reuse, instances/ and status, the memory limit and Max
 # Memory Used, a timeout kills the container, Zip <-> Image by writing
 # config.json, containers removed at unmount.
+# shellcheck disable=SC2320 # echo's status is the write's: the invocation's
 . "$(dirname "$0")/lib.sh"
 require_fuse
 require_docker
@@ -180,7 +181,7 @@ PY
 cp "$WORK/chatty.zip" "$C/code.zip"
 # with the CPUs busy, as on a loaded CI machine, where dockerd lags most
 hogs=()
-for k in 1 2 3; do sh -c 'while :; do :; done' & hogs+=($!); done
+for _ in 1 2 3; do sh -c 'while :; do :; done' & hogs+=($!); done
 for n in $(seq 1 15); do echo "{\"n\":$n}" > "$C/invoke" || echo "invoke $n failed" >&2; done
 kill "${hogs[@]}"; for h in "${hogs[@]}"; do wait "$h" 2>/dev/null; done
 read -r inside outside <<<"$(awk '{ m = $0; sub(/^[^ ]+ /, "", m) }

@@ -4,6 +4,7 @@
 # other containers of that network by name, as a function talking to a
 # database container would. The Runtime API listens on the gateway only.
 # Errors: a network that does not exist, --docker-network none.
+# shellcheck disable=SC2320 # echo's status is the write's: the invocation's
 . "$(dirname "$0")/lib.sh"
 require_fuse
 require_docker

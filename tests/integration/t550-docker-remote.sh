@@ -5,6 +5,7 @@
 # back to waiting for quiet output (best effort, README). The daemon here
 # is the private test dockerd listening on 127.0.0.1 as well, so bind
 # mounts of the code still work.
+# shellcheck disable=SC2320 # echo's status is the write's: the invocation's
 . "$(dirname "$0")/lib.sh"
 require_fuse
 PORT=$((23000 + $$ % 1000))

@@ -28,6 +28,7 @@ assert_eq "$(wc -l <<<"$out")" "$(wc -l < "$MNT/functions/lg/logs")" "aws logs t
 "$AWS" --endpoint-url "$HTTP_URL" logs tail "$G" --follow > "$WORK/follow.out" 2>&1 &
 FOLLOW=$!
 # shellcheck disable=SC2016 # evaluated by cleanup
+# shellcheck disable=SC2034 # run by lib.sh's cleanup
 CLEANUP_HOOK='kill $FOLLOW 2>/dev/null'
 assert_true "aws logs tail --follow shows the existing events" wait_for 30 grep -q marker-2 "$WORK/follow.out"
 inv 3

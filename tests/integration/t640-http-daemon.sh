@@ -42,6 +42,7 @@ time.sleep(60)
 PY
 IDLE=$!
 # shellcheck disable=SC2016 # evaluated by cleanup
+# shellcheck disable=SC2034 # run by lib.sh's cleanup
 CLEANUP_HOOK='kill $IDLE $CURL 2>/dev/null'
 # (the log file itself, not through the mount: a file handle the kernel
 # has not released yet when SIGTERM arrives is another test's subject)
