@@ -653,24 +653,35 @@ static bool staging_open(enum node kind, const char *name)
 
 /* ---------- generated documents ---------- */
 
-static bool docker_reachable(void)
+/* status's "docker": where lambdafs finds dockerd and whether a local
+ * socket accepts connections (a tcp:// daemon is not probed from a FUSE
+ * thread: "reachable" is null then) */
+static json_t *docker_status(void)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *host = getenv("DOCKER_HOST");
 	const char *path = "/var/run/docker.sock";
+	json_t *reachable;
 	int fd, r;
 
-	if (host && !strncmp(host, "unix://", 7))
+	if (!host || !*host)
+		host = "unix:///var/run/docker.sock";
+	if (!strncmp(host, "unix://", 7)) {
 		path = host + 7;
-	else if (host && *host)
-		return false; /* tcp: not probed here */
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return false;
-	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	return r == 0;
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		r = fd == -1 ? -1
+			     : connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		if (fd != -1)
+			close(fd);
+		reachable = json_boolean(r == 0);
+	} else {
+		reachable = json_null();
+	}
+	return json_pack("{s:s, s:s, s:o}", "host", host, "network",
+			 fs.cfg->docker_network ? fs.cfg->docker_network
+						: "host",
+			 "reachable", reachable);
 }
 
 static char *status_json(size_t *len)
@@ -684,7 +695,7 @@ static char *status_json(size_t *len)
 			 fs.http_address ? fs.http_address : fs.cfg->http,
 			 "listening", fs.http_address != NULL);
 	j = json_pack("{s:s, s:i, s:s, s:I, s:s, s:s, s:I, s:I, s:i, "
-		      "s:{s:I, s:I}, s:o, s:{s:b}, s:s, s:s?, s:s?}",
+		      "s:{s:I, s:I}, s:o, s:o, s:s, s:s?, s:s?}",
 		      "version", LAMBDAFS_VERSION, "pid", (int)getpid(),
 		      "executor", config_executor_name(fs.cfg->executor),
 		      "uptime_seconds",
@@ -697,7 +708,7 @@ static char *status_json(size_t *len)
 		      (json_int_t)invoke_env_count_by(fs.iv, "subprocess"),
 		      "docker", (json_int_t)invoke_env_count_by(fs.iv, "docker"),
 		      "http", http,
-		      "docker", "reachable", docker_reachable(), "fuse",
+		      "docker", docker_status(), "fuse",
 		      fs_fuse_version(), "isolation",
 		      fs.iv ? invoke_isolation(fs.iv) : NULL, "memory",
 		      fs.iv ? invoke_memory_accounting(fs.iv) : NULL);

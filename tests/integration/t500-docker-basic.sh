@@ -65,6 +65,8 @@ assert_eq "$(docker inspect -f '{{index .Config.Labels "lambdafs.function"}}' "$
 assert_eq "$(docker inspect -f '{{index .Config.Labels "lambdafs.owner"}}' "$ctr")" "$STATE" "labelled with the state dir"
 assert_match "$(docker inspect -f '{{range .Mounts}}{{.Destination}}={{.RW}} {{end}}' "$ctr")" '/var/task=false' "code bind-mounted read-only"
 assert_eq "$(json_get "$MNT/status" executor)" "docker" "status shows the executor"
+assert_eq "$(json_get "$MNT/status" docker.reachable)" "True" "status: dockerd reachable"
+assert_eq "$(json_get "$MNT/status" docker.network)" "host" "status: host network"
 assert_eq "$(json_get "$MNT/status" warm_envs_by_executor.docker)" "1" "status counts docker environments"
 
 # warm reuse: same container, no Init Duration

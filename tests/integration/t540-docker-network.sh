@@ -59,6 +59,7 @@ assert_eq "$(json_get "$out" peer)" "pong" "it reaches another container of the 
 inst=$(ls "$F/instances")
 ctr=$(json_get "$F/instances/$inst" container)
 assert_eq "$(docker inspect -f '{{.HostConfig.NetworkMode}}' "$ctr")" "$NET" "the container is on that network"
+assert_eq "$(json_get "$MNT/status" docker.network)" "$NET" "status shows the network"
 # the Runtime API listens on the gateway address only (not 0.0.0.0)
 listen=$(python3 - "${api##*:}" <<'PY'
 import sys

@@ -13,7 +13,8 @@ export DOCKERD_TCP=$PORT
 require_docker
 [ -n "$DOCKERD_PID" ] || skip_all "docker: a Docker daemon already runs; the remote test needs the private one with a TCP socket"
 DOCKER_HOST=tcp://127.0.0.1:$PORT mount_fs --executor docker
-assert_match "$(grep 'docker:' "$DLOG" | head -n1)$(json_get "$MNT/status" docker.host 2>/dev/null)" "tcp://127.0.0.1:$PORT" "lambdafs talks to dockerd over TCP"
+assert_eq "$(json_get "$MNT/status" docker.host)" "tcp://127.0.0.1:$PORT" "status names the TCP daemon"
+assert_eq "$(json_get "$MNT/status" docker.reachable)" "None" "and does not probe it from a FUSE thread (null)"
 
 F=$MNT/functions/remote
 mkdir "$F"
@@ -31,6 +32,7 @@ echo '{"MemorySize": 256}' > "$F/config.json"
 echo '{"i": 0}' > "$F/invoke"; rc=$?
 assert_eq "$rc" 0 "a function runs through a TCP daemon"
 assert_eq "$(cat "$F/invoke")" '{"ok": 0}' "its answer"
+assert_match "$(grep 'docker:' "$DLOG" | head -n1)" "tcp://127.0.0.1:$PORT" "the daemon log names it"
 echo '{"i": 1, "mb": 80}' > "$F/invoke"
 mem=$(grep -o 'Max Memory Used: [0-9]*' "$F/logs" | tail -n1 | awk '{print $4}')
 assert_true "Max Memory Used from the stats API ($mem MB after touching 80 MB)" test "${mem:-0}" -ge 80
