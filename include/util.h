@@ -68,6 +68,14 @@ void util_uuid(char out[37]);
  * block, so those signals reach the FUSE loop (which unmounts) and never
  * a worker thread.
  */
+/*
+ * After writing len bytes at off of a file that will be synced soon:
+ * starts the disk writing each completed 8 MiB stretch now
+ * (sync_file_range(SYNC_FILE_RANGE_WRITE), which does not wait), so the
+ * final fsync/syncfs waits only for the tail. Errors are ignored: the
+ * sync reports them.
+ */
+void util_start_writeback(int fd, int64_t off, size_t len);
 /* pthread_cond_timedwait for at most ns nanoseconds from now (the
  * condition uses the default CLOCK_REALTIME); returns its result. */
 int util_cond_wait_ns(pthread_cond_t *cond, pthread_mutex_t *mutex,

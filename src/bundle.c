@@ -533,6 +533,7 @@ static int bundle_pwrite_all(int fd, const char *p, size_t n, int64_t off)
 			return -errno;
 		if (w == 0)
 			return -EIO;
+		util_start_writeback(fd, off, (size_t)w);
 		p += w;
 		n -= (size_t)w;
 		off += w;

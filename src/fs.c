@@ -1857,6 +1857,7 @@ static int fs_write(const char *path, const char *data, size_t size,
 		if (n == -1)
 			return -errno;
 		h->dirty = true;
+		util_start_writeback(h->fd, off, (size_t)n);
 		return (int)n;
 	case FH_INVOKE:
 		pthread_mutex_lock(&h->io_lock);

@@ -409,3 +409,16 @@ char *util_error_json(const char *type, const char *fmt, ...)
 	free(msg);
 	return out;
 }
+
+#define WRITEBACK_STRETCH (8 << 20)
+
+void util_start_writeback(int fd, int64_t off, size_t len)
+{
+	int64_t from = off / WRITEBACK_STRETCH, to = (off + (int64_t)len) /
+						       WRITEBACK_STRETCH;
+
+	if (to > from)
+		(void)sync_file_range(fd, from * WRITEBACK_STRETCH,
+				      (to - from) * WRITEBACK_STRETCH,
+				      SYNC_FILE_RANGE_WRITE);
+}
