@@ -503,6 +503,40 @@ static void env_view_init(struct env_view *v, const struct invoker *iv,
 }
 
 /*
+ * The bootstrap of a provided runtime, searched as AWS does: /var/task,
+ * then the last layer that has one (it wins the merged /opt). Returns its
+ * host path (malloc'd) and whether it is the code's, or NULL with *why.
+ */
+static char *find_bootstrap(const struct function_exec *fe, bool *in_code,
+			    char **why)
+{
+	char *p = xasprintf("%s/bootstrap", fe->code_dir);
+	size_t i;
+
+	for (i = fe->nlayers; access(p, F_OK) != 0 && i > 0; i--) {
+		free(p);
+		p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
+	}
+	if (access(p, F_OK) != 0) {
+		*why = util_error_json("Runtime.InvalidEntrypoint",
+				       "Couldn't find valid bootstrap(s): "
+				       "[/var/task/bootstrap /opt/bootstrap]");
+		free(p);
+		return NULL;
+	}
+	if (access(p, X_OK) != 0) {
+		*why = util_error_json("Runtime.InvalidEntrypoint",
+				       "bootstrap is not executable: zip it "
+				       "with its x bit (chmod +x bootstrap; "
+				       "zip ...)");
+		free(p);
+		return NULL;
+	}
+	*in_code = i == fe->nlayers;
+	return p;
+}
+
+/*
  * Works out the program and arguments that run fe, as seen through v.
  * Returns 0, or -ENOEXEC with *why set to an error document naming the
  * fix.
@@ -513,7 +547,6 @@ static int env_command(const struct env_view *v,
 {
 	const char *family = runtime_family(fe->runtime);
 	char *p = NULL;
-	size_t i;
 
 	*path = *arg1 = NULL;
 	if (!fe->code_dir) {
@@ -533,31 +566,12 @@ static int env_command(const struct env_view *v,
 		return -ENOEXEC;
 	}
 	if (!strcmp(family, "provided")) {
-		p = xasprintf("%s/bootstrap", fe->code_dir);
-		for (i = fe->nlayers; access(p, F_OK) != 0 && i > 0; i--) {
-			free(p);
-			p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
-		}
-		if (access(p, F_OK) != 0) {
-			*why = util_error_json("Runtime.InvalidEntrypoint",
-					  "Couldn't find valid bootstrap(s): "
-					  "[/var/task/bootstrap "
-					  "/opt/bootstrap]");
-			free(p);
-			return -ENOEXEC;
-		}
-		if (access(p, X_OK) != 0) {
-			*why = util_error_json("Runtime.InvalidEntrypoint",
-					  "bootstrap is not executable: zip "
-					  "it with its x bit (chmod +x "
-					  "bootstrap; zip ...)");
-			free(p);
-			return -ENOEXEC;
-		}
-		if (v->isolated) {
-			/* the last layer with one wins in the merged /opt */
-			bool in_code = i == fe->nlayers;
+		bool in_code;
 
+		p = find_bootstrap(fe, &in_code, why);
+		if (!p)
+			return -ENOEXEC;
+		if (v->isolated) {
 			free(p);
 			p = xstrdup(in_code ? SANDBOX_TASK_ROOT "/bootstrap"
 					    : SANDBOX_OPT "/bootstrap");
@@ -811,7 +825,6 @@ static int container_command(struct invoker *iv,
 {
 	const char *family = runtime_family(fe->runtime);
 	char *p;
-	size_t i;
 
 	memset(cc, 0, sizeof(*cc));
 	if (fe->is_image && !fe->image_uri) {
@@ -845,36 +858,17 @@ static int container_command(struct invoker *iv,
 	}
 	cc->image = runtime_image(iv, fe->runtime);
 	if (family && !strcmp(family, "provided")) {
-		/* the same search as AWS: /var/task, then /opt */
-		p = xasprintf("%s/bootstrap", fe->code_dir);
-		cc->one[0] = "/var/task/bootstrap";
-		for (i = fe->nlayers; access(p, F_OK) != 0 && i > 0; i--) {
-			free(p);
-			p = xasprintf("%s/bootstrap", fe->layer_dirs[i - 1]);
-			cc->one[0] = "/opt/bootstrap";
-		}
-		if (access(p, F_OK) != 0) {
-			*why = util_error_json("Runtime.InvalidEntrypoint",
-					  "Couldn't find valid bootstrap(s): "
-					  "[/var/task/bootstrap "
-					  "/opt/bootstrap]");
-			free(p);
-			free(cc->image);
-			cc->image = NULL;
-			return -ENOEXEC;
-		}
+		bool in_code;
+
 		/* the same file, bind-mounted: fail as a subprocess would */
-		if (access(p, X_OK) != 0) {
-			*why = util_error_json("Runtime.InvalidEntrypoint",
-					  "bootstrap is not executable: zip "
-					  "it with its x bit (chmod +x "
-					  "bootstrap; zip ...)");
-			free(p);
+		p = find_bootstrap(fe, &in_code, why);
+		if (!p) {
 			free(cc->image);
 			cc->image = NULL;
 			return -ENOEXEC;
 		}
 		free(p);
+		cc->one[0] = in_code ? "/var/task/bootstrap" : "/opt/bootstrap";
 		cc->entrypoint = cc->one;
 		cc->cmd = cc->none;
 		return 0;

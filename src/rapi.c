@@ -991,9 +991,8 @@ int rapi_start_on(const struct rapi_callbacks *cb, void *arg,
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = 0;
 	sin.sin_addr = ip;
+	sin.sin_port = 0;
 
 	/* MHD's thread inherits this mask: signals go to the FUSE thread */
 	util_signals_block(&old);

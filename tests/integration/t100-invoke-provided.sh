@@ -91,6 +91,23 @@ cp "$WORK/nox.zip" "$MNT/functions/nox/code.zip"
 F=$MNT/functions/nox; out=$(errno_of '{}'); F=$MNT/functions/sh
 assert_eq "$(echo "$out" | head -1)" "ENOEXEC" "bootstrap without x bit: ENOEXEC"
 assert_match "$(echo "$out" | tail -1)" 'Runtime.InvalidEntrypoint' "Runtime.InvalidEntrypoint"
+assert_match "$(echo "$out" | tail -1)" 'bootstrap is not executable: zip it with its x bit' "and says how to fix it"
+# a provided function without a bootstrap anywhere; then the bootstrap in
+# a layer (/opt/bootstrap), the handler in the code
+mkdir "$MNT/functions/nob"
+(cd "$TOP/examples/custom-runtime-bash" && zip -q "$WORK/nob.zip" function.sh)
+echo '{"Runtime": "provided.al2023", "Handler": "function.handler"}' > "$MNT/functions/nob/config.json"
+cp "$WORK/nob.zip" "$MNT/functions/nob/code.zip"
+F=$MNT/functions/nob; out=$(errno_of '{}'); F=$MNT/functions/sh
+assert_eq "$(echo "$out" | head -1)" "ENOEXEC" "no bootstrap: ENOEXEC"
+assert_match "$(echo "$out" | tail -1)" "Couldn't find valid bootstrap\\(s\\): \\[/var/task/bootstrap /opt/bootstrap\\]" "AWS's message"
+mkdir "$MNT/layers/rt"
+(cd "$TOP/examples/custom-runtime-bash" && zip -q "$WORK/rt.zip" bootstrap)
+cp "$WORK/rt.zip" "$MNT/layers/rt/layer.zip"
+echo '{"Layers": ["rt"]}' > "$MNT/functions/nob/config.json"
+echo '{"from":"layer"}' > "$MNT/functions/nob/invoke"; rc=$?
+assert_eq "$rc" 0 "a bootstrap from a layer runs"
+assert_eq "$(cat "$MNT/functions/nob/invoke")" '{"echo":{"from":"layer"}}' "its answer"
 
 # a deploy drains the warm environment
 cp "$WORK/sh.zip" "$F/code.zip"
